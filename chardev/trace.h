@@ -1,0 +1,2 @@
+/* Trace points of chardev/ (declared in chardev/trace-events). */
+#include "trace-chardev.h"

@@ -1,0 +1,213 @@
+/*
+ * Guest memory: RAMBlocks, the physical memory map, and the dirty log.
+ *
+ * Every RAMBlock is host memory mapped once (anonymous, memfd or a file,
+ * possibly hugetlbfs, possibly MAP_SHARED).  The CPU and devices reach guest
+ * RAM through host pointers, never through a copy, so under userfaultfd a
+ * touch of a missing page blocks the touching thread in the kernel.
+ *
+ * Address spaces: one flat physical address space per machine.  MMIO regions
+ * are dispatched through MemoryRegionOps under the BQL.
+ */
+#ifndef EXEC_MEMORY_H
+#define EXEC_MEMORY_H
+
+#include "qemu/osdep.h"
+#include "qemu/queue.h"
+
+#define TARGET_PAGE_BITS 12
+#define TARGET_PAGE_SIZE (1ULL << TARGET_PAGE_BITS)
+#define TARGET_PAGE_MASK (~(TARGET_PAGE_SIZE - 1))
+#define TARGET_PAGE_ALIGN(a) QEMU_ALIGN_UP((a), TARGET_PAGE_SIZE)
+
+/* RAMBlock flags */
+#define RAM_PREALLOC   (1u << 0)   /* memory was preallocated (-mem-prealloc / prealloc=on) */
+#define RAM_SHARED     (1u << 1)   /* MAP_SHARED */
+#define RAM_RESIZEABLE (1u << 2)
+#define RAM_FILE       (1u << 3)   /* backed by mem-path file (fd valid) */
+#define RAM_MEMFD      (1u << 4)   /* backed by a memfd (fd valid) */
+#define RAM_HUGETLB    (1u << 5)   /* hugetlbfs page size > host page size */
+#define RAM_UF_WRITEPROTECT (1u << 6)
+#define RAM_ROM        (1u << 7)   /* read-only for the guest (boot ROM is writable by loaders) */
+
+/*
+ * A RAMBlock.  Fields above 'migration' are set once when the block is
+ * created and never change; the migration subsystem owns the fields in its
+ * part (they are NULL/0 until migration allocates them).
+ */
+struct RAMBlock {
+    char idstr[256];            /* "riscv_virt_board.ram", "mem0", ... */
+    uint8_t *host;              /* host mapping of the whole block */
+    ram_addr_t offset;          /* offset in the ram_addr_t space (sum of earlier blocks) */
+    ram_addr_t used_length;
+    ram_addr_t max_length;
+    size_t page_size;           /* host page size backing the block (4 KiB or huge) */
+    uint32_t flags;             /* RAM_* */
+    int fd;                     /* -1 for anonymous memory */
+    uint64_t fd_offset;
+    char *mem_path;             /* file/directory for memory-backend-file, or NULL */
+    hwaddr mr_addr;             /* guest physical base where it is mapped, or -1 */
+    MemoryRegion *mr;
+
+    /*
+     * Dirty log: one bit per target page, set with atomic or by every CPU
+     * store and device write while logging is on (see memory_dirty_log_*).
+     * Allocated with the block.
+     */
+    unsigned long *dirty_log;
+
+    /* --- owned by migration/ --- */
+    unsigned long *bmap;        /* migration dirty bitmap, target pages */
+    unsigned long *clear_bmap;
+    uint8_t clear_bmap_shift;
+    unsigned long *receivedmap; /* destination: pages already placed */
+    unsigned long *file_bmap;
+    bool postcopy_registered;
+    void *migration_opaque;
+
+    QTAILQ_ENTRY(RAMBlock) next;
+};
+
+typedef struct MemoryRegionOps {
+    /* Called with the BQL held.  @size is 1, 2, 4 or 8. */
+    uint64_t (*read)(void *opaque, hwaddr addr, unsigned size);
+    void (*write)(void *opaque, hwaddr addr, uint64_t data, unsigned size);
+} MemoryRegionOps;
+
+struct MemoryRegion {
+    const char *name;
+    hwaddr addr;                /* guest physical base */
+    uint64_t size;
+    RAMBlock *ram_block;        /* non-NULL for RAM regions */
+    const MemoryRegionOps *ops; /* non-NULL for MMIO regions */
+    void *opaque;
+    QTAILQ_ENTRY(MemoryRegion) next;
+};
+
+/* ---------------------------------------------------------------- blocks */
+
+typedef struct RAMBlockConfig {
+    const char *name;          /* idstr */
+    uint64_t size;
+    bool shared;               /* share=on */
+    bool prealloc;             /* prealloc=on or -mem-prealloc */
+    const char *mem_path;      /* memory-backend-file: a file or a directory (hugetlbfs) */
+    bool memfd;                /* memory-backend-memfd */
+    bool hugetlb;              /* memfd hugetlb=on */
+    uint64_t hugetlbsize;      /* memfd hugetlbsize=, 0 = default huge page size */
+    bool readonly_rom;         /* boot ROM */
+} RAMBlockConfig;
+
+/*
+ * Create and map a RAMBlock (not yet in the guest address space).  The block
+ * is madvised MADV_HUGEPAGE when it is private anonymous memory, as QEMU does,
+ * and MADV_DONTDUMP is not applied.  Errors name the backend and the cause.
+ */
+RAMBlock *qemu_ram_alloc(const RAMBlockConfig *cfg, Error **errp);
+void qemu_ram_free(RAMBlock *rb);
+
+/* All blocks, in creation order. */
+extern QTAILQ_HEAD(RAMBlockList, RAMBlock) ram_list;
+#define RAMBLOCK_FOREACH(rb) QTAILQ_FOREACH(rb, &ram_list, next)
+
+RAMBlock *qemu_ram_block_by_name(const char *name);
+/* Block containing host pointer @ptr; sets *offset within the block. */
+RAMBlock *qemu_ram_block_from_host(void *ptr, ram_addr_t *offset);
+static inline bool offset_in_ramblock(RAMBlock *rb, uint64_t off)
+{
+    return rb && rb->host && off < rb->used_length;
+}
+static inline void *ramblock_ptr(RAMBlock *rb, ram_addr_t off)
+{
+    return rb->host + off;
+}
+uint64_t ram_bytes_total(void);
+/* Sum over blocks of used_length rounded to target pages, in target pages. */
+uint64_t ram_pages_total(void);
+/* True if @rb is backed by MAP_SHARED memory */
+static inline bool qemu_ram_is_shared(RAMBlock *rb)
+{
+    return rb->flags & RAM_SHARED;
+}
+size_t qemu_ram_pagesize(RAMBlock *rb);
+/* OR of every block's page size, for the postcopy ADVISE summary. */
+uint64_t qemu_ram_pagesize_summary(void);
+
+/*
+ * Drop the contents of [start, start+length) so that the next read sees
+ * zeroes (or the file's contents for a private file mapping): MADV_DONTNEED
+ * for private anonymous memory, fallocate(PUNCH_HOLE) for shared/file/
+ * hugetlbfs memory (plus MADV_REMOVE/DONTNEED on the mapping as needed).
+ * Returns 0 or -errno; start and length must be aligned to the page size.
+ */
+int ram_block_discard_range(RAMBlock *rb, uint64_t start, size_t length);
+
+/* ---------------------------------------------------------------- map */
+
+/* Map @rb at guest physical @base; the block gets a MemoryRegion. */
+void memory_region_add_ram(const char *name, hwaddr base, RAMBlock *rb);
+/* Map an MMIO device. */
+void memory_region_add_io(const char *name, hwaddr base, uint64_t size,
+                          const MemoryRegionOps *ops, void *opaque);
+/* Find the region that contains @addr, or NULL. */
+MemoryRegion *memory_region_find(hwaddr addr);
+
+/*
+ * Host pointer for guest RAM at [addr, addr+len) if the whole range is in
+ * one RAM region, else NULL (MMIO or unmapped).  *rbp and *offp (if non-NULL)
+ * receive the block and the offset in it.  Lock-free; the map is frozen once
+ * the machine is built.
+ */
+void *memory_ram_ptr(hwaddr addr, uint64_t len, RAMBlock **rbp, ram_addr_t *offp);
+
+/*
+ * Read/write guest physical memory as a device or the monitor would (MMIO
+ * dispatched, RAM copied and marked dirty).  Return false if any part is
+ * unmapped.  Must not be called with the BQL held when @addr is MMIO from a
+ * thread other than one that holds it... i.e. callers take the BQL for MMIO.
+ */
+bool address_space_read(hwaddr addr, void *buf, uint64_t len);
+bool address_space_write(hwaddr addr, const void *buf, uint64_t len);
+
+/* ---------------------------------------------------------------- dirty log */
+
+/* Non-zero while the dirty log is on (set by migration, dirty-rate). */
+extern unsigned global_dirty_tracking;
+
+#define GLOBAL_DIRTY_MIGRATION  (1u << 0)
+#define GLOBAL_DIRTY_DIRTY_RATE (1u << 1)
+#define GLOBAL_DIRTY_LIMIT      (1u << 2)
+
+/*
+ * Turn a user of the dirty log on or off (flags above).  Starting marks
+ * nothing dirty; the caller (migration) marks all pages itself.
+ */
+void memory_global_dirty_log_start(unsigned flags);
+void memory_global_dirty_log_stop(unsigned flags);
+
+/* Mark [offset, offset+len) of @rb dirty if logging is on.  Hot path. */
+static inline void memory_set_dirty(RAMBlock *rb, ram_addr_t offset, uint64_t len)
+{
+    if (likely(!qatomic_read(&global_dirty_tracking))) {
+        return;
+    }
+    unsigned long first = offset >> TARGET_PAGE_BITS;
+    unsigned long last = (offset + len - 1) >> TARGET_PAGE_BITS;
+    for (unsigned long p = first; p <= last; p++) {
+        unsigned long *w = &rb->dirty_log[p / (8 * sizeof(unsigned long))];
+        unsigned long m = 1UL << (p % (8 * sizeof(unsigned long)));
+        if (!(qatomic_read(w) & m)) {
+            qatomic_or(w, m);
+        }
+    }
+}
+
+/*
+ * Move the dirty log of @rb into @dest (OR), clearing the log, for pages
+ * [start_page, start_page+npages).  Returns the number of bits that were
+ * newly set in @dest.  Called by migration_bitmap_sync without the BQL.
+ */
+uint64_t ramblock_sync_dirty_log(RAMBlock *rb, unsigned long *dest,
+                                 unsigned long start_page, unsigned long npages);
+
+#endif

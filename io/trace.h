@@ -1,0 +1,2 @@
+/* Trace points of io/ (declared in io/trace-events). */
+#include "trace-io.h"
