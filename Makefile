@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Godwit: a thin wrapper around configure + meson + ninja.
+#
+#   make              install missing packages (as root), configure, build
+#   make check        build and run every test (unit + qtest); last line: N passed, N failed
+#   make check-unit   unit tests only
+#   make check-qtest  qtest-style tests only (start godwit processes)
+#   make bench        build and run the benchmarks under tests/bench/ (prints figures)
+#   make demo         the main job: boot the default guest and show it running
+#   make lint         grep for banned patterns (printf diagnostics, private headers in hw/)
+#   make clean        remove the build directory
+#
+# CI=true builds with -Werror.
+
+BUILD ?= build
+NINJA ?= ninja
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CONFIGURE_FLAGS ?= $(if $(filter true,$(CI)),--enable-werror,)
+
+.PHONY: all deps configure check check-unit check-qtest bench demo lint clean distclean
+
+all: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD) -j$(JOBS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	@sh scripts/install-deps.sh
+	./configure --builddir=$(abspath $(BUILD)) $(CONFIGURE_FLAGS)
+
+configure:
+	./configure --builddir=$(abspath $(BUILD)) $(CONFIGURE_FLAGS)
+
+check: all
+	python3 scripts/mtest-summary.py $(BUILD) --suite unit --suite qtest --num-processes 2
+
+check-unit: all
+	python3 scripts/mtest-summary.py $(BUILD) --suite unit --num-processes 2
+
+check-qtest: all
+	python3 scripts/mtest-summary.py $(BUILD) --suite qtest --num-processes 1
+
+bench: all
+	@sh scripts/install-deps.sh --bench
+	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
+
+demo: all
+	sh scripts/demo.sh $(BUILD)
+
+lint:
+	sh scripts/lint.sh
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
