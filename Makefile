@@ -46,7 +46,7 @@ bench: all
 	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
 
 demo: all
-	sh scripts/demo.sh $(BUILD)
+	python3 scripts/demo.py $(BUILD)
 
 lint:
 	sh scripts/lint.sh
