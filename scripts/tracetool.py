@@ -15,7 +15,7 @@ import argparse
 import re
 import sys
 
-LINE = re.compile(r'^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<args>[^)]*)\)\s*(?P<fmt>".*")\s*$')
+LINE = re.compile(r'^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<args>[^)]*)\)\s*(?P<fmt>".*)\s*$')
 
 
 def parse(path):
