@@ -398,6 +398,17 @@ static void qio_channel_socket_set_cork(QIOChannel *ioc, bool enabled)
     }
 }
 
+static void qio_channel_socket_set_delay(QIOChannel *ioc, bool enabled)
+{
+    QIOChannelSocket *sioc = (QIOChannelSocket *)ioc;
+    int v = !enabled;
+
+    if (sioc->localAddr.ss_family == AF_INET ||
+        sioc->localAddr.ss_family == AF_INET6) {
+        (void)setsockopt(sioc->fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+    }
+}
+
 static GSource *qio_channel_socket_create_watch(QIOChannel *ioc,
                                                 GIOCondition condition)
 {
@@ -419,5 +430,6 @@ const QIOChannelClass qio_channel_socket_class = {
     .io_set_blocking = qio_channel_socket_set_blocking,
     .io_create_watch = qio_channel_socket_create_watch,
     .io_set_cork = qio_channel_socket_set_cork,
+    .io_set_delay = qio_channel_socket_set_delay,
     .io_get_fd = qio_channel_socket_get_fd,
 };

@@ -434,6 +434,13 @@ void qio_channel_set_cork(QIOChannel *ioc, bool enabled)
     }
 }
 
+void qio_channel_set_delay(QIOChannel *ioc, bool enabled)
+{
+    if (ioc->klass->io_set_delay) {
+        ioc->klass->io_set_delay(ioc, enabled);
+    }
+}
+
 int qio_channel_get_fd(QIOChannel *ioc, GIOCondition condition)
 {
     if (!ioc->klass->io_get_fd) {
@@ -488,8 +495,17 @@ void qio_channel_wait(QIOChannel *ioc, GIOCondition condition)
     GSource *src;
     bool done = false;
 
-    if (fd >= 0) {
-        struct pollfd pfd = {
+    if (qatomic_read(&ioc->closed)) {
+        /* Nothing to wait for: the next operation fails at once. */
+        return;
+    }
+    if (ioc->klass->io_get_fd) {
+        struct pollfd pfd;
+
+        if (fd < 0) {
+            return;
+        }
+        pfd = (struct pollfd) {
             .fd = fd,
             .events = (condition & G_IO_IN ? POLLIN : 0) |
                       (condition & G_IO_OUT ? POLLOUT : 0) |

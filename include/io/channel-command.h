@@ -2,10 +2,12 @@
  * QIOChannelCommand: a QIOChannel over the stdin/stdout of a child process
  * (migrate "exec:CMD" runs {"/bin/sh", "-c", CMD, NULL}).
  *
- * Writes go to the child's stdin, reads come from its stdout; its stderr
- * is inherited.  The child dies with us (PR_SET_PDEATHSIG).  Closing the
+ * Writes go to the child's stdin, reads come from its stdout (both unix
+ * stream sockets, so no SIGPIPE ever); its stderr is inherited.  The child dies with us (PR_SET_PDEATHSIG).  Closing the
  * channel closes the pipes and reaps the child, waiting a bounded time
  * (then SIGTERM, then SIGKILL); a non-zero exit status is an error.
+ * After qio_channel_shutdown (READ or BOTH) the child is given only a short
+ * grace period and its exit status is not reported.
  */
 #ifndef IO_CHANNEL_COMMAND_H
 #define IO_CHANNEL_COMMAND_H

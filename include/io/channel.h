@@ -73,6 +73,7 @@ struct QIOChannelClass {
     ssize_t (*io_pwritev)(QIOChannel *ioc, const struct iovec *iov,
                           size_t niov, off_t offset, Error **errp);
     void (*io_set_cork)(QIOChannel *ioc, bool enabled);
+    void (*io_set_delay)(QIOChannel *ioc, bool enabled);
     /* The fd to poll() for @condition (G_IO_IN or G_IO_OUT), or -1. */
     int (*io_get_fd)(QIOChannel *ioc, GIOCondition condition);
     /*
@@ -206,6 +207,8 @@ int qio_channel_close(QIOChannel *ioc, Error **errp);
 int qio_channel_set_blocking(QIOChannel *ioc, bool enabled, Error **errp);
 /* TCP_CORK-like batching hint; no-op where unsupported. */
 void qio_channel_set_cork(QIOChannel *ioc, bool enabled);
+/* Nagle on (true) or off (false, TCP_NODELAY); no-op where unsupported. */
+void qio_channel_set_delay(QIOChannel *ioc, bool enabled);
 
 /*
  * The fd to poll for @condition (G_IO_IN: the read side, G_IO_OUT: the
@@ -231,6 +234,7 @@ GSource *qio_channel_add_watch_source(QIOChannel *ioc, GIOCondition condition,
 /*
  * Block the calling thread until @condition holds on @ioc (poll() on its
  * fd; or a private main context running a watch for fd-less channels).
+ * Returns at once if the channel is closed or has no fd for @condition.
  * Usable from any thread.
  */
 void qio_channel_wait(QIOChannel *ioc, GIOCondition condition);

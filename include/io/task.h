@@ -36,7 +36,7 @@ void qio_task_complete(QIOTask *task);
 
 /* Record a failure (the first one wins; ownership of @err taken). */
 void qio_task_set_error(QIOTask *task, Error *err);
-/* True and *@errp set (a copy) if the task failed. */
+/* True and *@errp set (the error is moved out) if the task failed. */
 bool qio_task_propagate_error(QIOTask *task, Error **errp);
 bool qio_task_had_error(QIOTask *task);
 /* The source channel (borrowed), or NULL. */
