@@ -95,6 +95,7 @@ typedef struct RAMBlockConfig {
     bool memfd;                /* memory-backend-memfd */
     bool hugetlb;              /* memfd hugetlb=on */
     uint64_t hugetlbsize;      /* memfd hugetlbsize=, 0 = default huge page size */
+    bool seal;                 /* memfd seal=on: F_SEAL_GROW|SHRINK|SEAL */
     bool readonly_rom;         /* boot ROM */
 } RAMBlockConfig;
 
@@ -163,8 +164,10 @@ void *memory_ram_ptr(hwaddr addr, uint64_t len, RAMBlock **rbp, ram_addr_t *offp
 /*
  * Read/write guest physical memory as a device or the monitor would (MMIO
  * dispatched, RAM copied and marked dirty).  Return false if any part is
- * unmapped.  Must not be called with the BQL held when @addr is MMIO from a
- * thread other than one that holds it... i.e. callers take the BQL for MMIO.
+ * unmapped (the part before the hole has been transferred).  MMIO is split
+ * into naturally aligned little-endian accesses of 1, 2, 4 or 8 bytes.
+ * Locking: the caller must hold the BQL whenever the range may touch MMIO
+ * (device callbacks run under it); pure RAM accesses need no lock.
  */
 bool address_space_read(hwaddr addr, void *buf, uint64_t len);
 bool address_space_write(hwaddr addr, const void *buf, uint64_t len);

@@ -12,8 +12,14 @@
 #include <stdbool.h>
 
 void qemu_init_main_loop(void);
-/* Run until qemu_system_shutdown_request() or a fatal signal. */
+/*
+ * Run until a shutdown request was processed (see main_loop_should_exit()
+ * in sysemu/runstate.h) or the guest asked to exit.  SIGINT, SIGTERM and
+ * SIGHUP request a shutdown with cause "host-signal".
+ */
 void qemu_main_loop(void);
+/* Exit status decided when qemu_main_loop() returned (0, or the guest's code). */
+int qemu_main_loop_status(void);
 /* Wake the main loop from any thread (e.g. after queueing a bottom half). */
 void qemu_notify_event(void);
 

@@ -4,18 +4,35 @@
 
 #include "hw/core/cpu.h"
 
-/* Register @cpu and start its thread "CPU n/TCG"-style name "CPU %d/riscv". */
+/*
+ * Register @cpu (cpu->ops set, cpu->env_ptr set) and start its thread,
+ * named "CPU %d/riscv".  cpu->cpu_index is assigned here, in creation
+ * order from 0.  Returns once the thread runs (cpu->thread_id is valid).
+ * The new vCPU stays stopped until resume_all_vcpus() / vm_start(), unless
+ * the vCPUs are already running.
+ */
 void qemu_init_vcpu(CPUState *cpu);
-/* Stop every vCPU and wait until each acknowledged (BQL held). */
+/*
+ * Stop every vCPU and wait until each acknowledged.  Called with the BQL
+ * held (or, in tests, without it); the BQL is dropped while waiting so that
+ * a vCPU blocked on it in an MMIO access can finish and stop.  From a vCPU
+ * thread, that vCPU counts as stopped and stops when its access returns.
+ */
 void pause_all_vcpus(void);
 void resume_all_vcpus(void);
 bool all_vcpus_paused(void);
 /* Join every vCPU thread at exit. */
 void cpus_shutdown(void);
+/* True in a vCPU thread. */
+bool qemu_in_vcpu_thread(void);
+/* Protects the vCPU handshakes; waits use cpu->halt_cond (see cpu.h). */
+extern QemuMutex qemu_global_cpu_mutex;
 
 /*
- * Throttle: each vCPU sleeps pct% of every time slice (10 ms of run per
- * (100-pct)% ...).  0 disables.  Range 0..99.
+ * Throttle: after every 10 ms of guest execution each vCPU sleeps
+ * 10 ms * pct / (100 - pct), so it sleeps pct% of the wall time.  A pause
+ * request cuts the sleep short.  0 disables; values are clamped to 0..99.
+ * cpu->throttle_sleep_ns accumulates the time each vCPU slept so.
  */
 void cpu_throttle_set(int new_throttle_pct);
 void cpu_throttle_stop(void);

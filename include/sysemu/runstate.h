@@ -50,13 +50,21 @@ bool runstate_is_running(void);
 void runstate_set(RunState s);
 bool runstate_store(char *buf, size_t size);   /* name into buf, for globalstate */
 
-/* Start the VM: resume vCPUs, RESUME event, notifiers. BQL held. */
+/*
+ * Start the VM (no-op when running): vm_prepare_start(), then resume the
+ * vCPUs, so that devices see the 'running' notification before any guest
+ * instruction runs.  BQL held.
+ */
 void vm_start(void);
-/* Stop the VM into @state: pause vCPUs, STOP event, notifiers. BQL held. Returns 0. */
+/*
+ * Stop a running VM into @state: pause vCPUs, set @state, notifiers (in
+ * reverse registration order), STOP event.  When the VM is not running
+ * this does nothing (as QEMU).  BQL held.  Returns 0.
+ */
 int vm_stop(RunState state);
-/* As vm_stop but also from states where the VM is already stopped. */
+/* As vm_stop, but a stopped VM is moved to @state too (checked transition). */
 int vm_stop_force_state(RunState state);
-/* Prepare to start in @state without running (e.g. -S). */
+/* The first half of vm_start: RESUME event, state 'running', notifiers. */
 void vm_prepare_start(void);
 
 typedef void VMChangeStateHandler(void *opaque, bool running, RunState state);
@@ -71,6 +79,19 @@ void qemu_system_reset_request(ShutdownCause cause);
 /* Guest asked to exit with @code (SiFive test device FAIL); exit status. */
 void qemu_system_exit_request(int code);
 bool qemu_shutdown_requested_get(void);
+/* Stop the VM into @state from any thread (a vCPU); done by the main loop. */
+void qemu_system_vmstop_request(RunState state);
+
+/*
+ * Called by the main loop after each iteration, BQL held: acts on pending
+ * requests (reset, stop, shutdown, exit) and returns true when the loop
+ * must end, with the process exit status in *status.
+ */
+bool main_loop_should_exit(int *status);
+/* Reset the machine now (qemu_devices_reset + RESET event). BQL held. */
+void qemu_system_reset(ShutdownCause reason);
+/* True for the causes that come from the guest (the "guest" event member). */
+bool shutdown_caused_by_guest(ShutdownCause cause);
 
 /* -no-shutdown: stop instead of exit on guest poweroff */
 extern bool no_shutdown;
