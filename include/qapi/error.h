@@ -66,10 +66,12 @@ void error_append_hint(Error **errp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 const char *error_get_pretty(const Error *err);
+/* The hint text added with error_append_hint, or NULL. */
+const char *error_get_hint(const Error *err);
 ErrorClass error_get_class(const Error *err);
 Error *error_copy(const Error *err);
 void error_free(Error *err);
-/* Free *errp if set and clear it. */
+/* Free *errp and clear it; aborts if no error is set (for tests). */
 void error_free_or_abort(Error **errp);
 
 /* Print "godwit-system-riscv64: msg" (plus hint) and free @err. */
@@ -82,7 +84,10 @@ void warn_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void info_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void error_vreport(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
-/* Program name used as the prefix of reports (default "godwit"). */
+/*
+ * Program name used as the prefix of reports: the basename of @argv0
+ * (default "godwit-system-riscv64").
+ */
 void error_set_progname(const char *argv0);
 
 #define ERRP_GUARD()  /* Godwit functions check the return value instead */
