@@ -1,0 +1,218 @@
+/*
+ * Godwit migration: every constant that appears on the wire.
+ *
+ * This is the one place where a byte value of the migration stream is
+ * spelled.  Everything here must stay equal to QEMU's values (7.2 and
+ * 10.2 agree unless a row says otherwise); a constant is never renumbered
+ * and a retired value keeps its row, marked RETIRED, so that it is not
+ * reused.  Multi-byte integers on the wire are big-endian unless a row
+ * says otherwise; use qemu_put_be*()/qemu_get_be*(), never a raw struct.
+ *
+ * scripts/analyze-migration.py must agree with this file; change both
+ * together.
+ *
+ * Sections:
+ *   1. stream header and section types          (main channel)
+ *   2. commands (QEMU_VM_COMMAND) and their lengths
+ *   3. return-path messages and their lengths    (reverse direction)
+ *   4. VMState encoding                          (inside sections)
+ *   5. RAM section page flags                    ("ram", version 4)
+ *   6. multifd channel and packet header
+ *   7. miscellaneous markers
+ */
+#ifndef MIGRATION_WIRE_H
+#define MIGRATION_WIRE_H
+
+/* ------------------------------------------------------------------ 1 */
+/*
+ * Stream header: be32 magic, be32 version.  Version 2 is the pre-2009
+ * format; loaders reject it with "obsolete".  Any other value than 3 is
+ * "unsupported".
+ */
+#define QEMU_VM_FILE_MAGIC           0x5145564d   /* "QEVM" */
+#define QEMU_VM_FILE_VERSION_COMPAT  0x00000002   /* RETIRED: rejected */
+#define QEMU_VM_FILE_VERSION         0x00000003
+
+/*
+ * Section type byte that starts every top-level record.
+ *
+ *  START/FULL: u8 type, be32 section_id, u8 idlen, idstr, be32 instance_id,
+ *              be32 version_id, payload, [footer]
+ *  PART/END:   u8 type, be32 section_id, payload, [footer]
+ *  footer:     u8 0x7e, be32 section_id (on unless machine <= 2.3)
+ *  EOF:        u8 0x00, then optionally VMDESCRIPTION
+ *  VMDESCRIPTION: u8 0x06, be32 json_len, json_len bytes of JSON (no NUL)
+ *  CONFIGURATION: u8 0x07, then the "configuration" vmsd payload, no header
+ *  COMMAND:    u8 0x08, be16 cmd, be16 len, len bytes
+ *
+ * SUBSECTION never appears at top level, only inside vmstate data (4).
+ */
+#define QEMU_VM_EOF                  0x00
+#define QEMU_VM_SECTION_START        0x01
+#define QEMU_VM_SECTION_PART         0x02
+#define QEMU_VM_SECTION_END          0x03
+#define QEMU_VM_SECTION_FULL         0x04
+#define QEMU_VM_SUBSECTION           0x05
+#define QEMU_VM_VMDESCRIPTION        0x06
+#define QEMU_VM_CONFIGURATION        0x07
+#define QEMU_VM_COMMAND              0x08
+#define QEMU_VM_SECTION_FOOTER       0x7e
+
+/* An instance_id of "any": the loader picks 1 + max of the same idstr. */
+#define QEMU_VM_INSTANCE_ID_ANY      0xffffffffu
+
+/* Counted strings (idstr, ramblock names) are one length byte: max 255. */
+#define QEMU_VM_COUNTED_STRING_MAX   255
+
+/* ------------------------------------------------------------------ 2 */
+/*
+ * Commands: u8 QEMU_VM_COMMAND, be16 cmd, be16 len, payload.  0 is never
+ * valid.  The sender flushes after each command.  The loader rejects
+ * cmd == 0, cmd >= its MAX, and a fixed-length command with another len.
+ * A length of MIG_CMD_LEN_VARIABLE means "checked by the handler".
+ */
+#define MIG_CMD_LEN_VARIABLE             (-1)
+
+#define MIG_CMD_INVALID                  0    /* never valid */
+#define MIG_CMD_OPEN_RETURN_PATH         1    /* len 0 */
+#define MIG_CMD_OPEN_RETURN_PATH_LEN     0
+#define MIG_CMD_PING                     2    /* len 4: be32 value, answered by RP PONG */
+#define MIG_CMD_PING_LEN                 4
+/*
+ * len 0 (dirty-bitmaps only) or 16: be64 ram_pagesize_summary (OR of the
+ * page sizes of all RAMBlocks), be64 target page size.
+ */
+#define MIG_CMD_POSTCOPY_ADVISE          3
+#define MIG_CMD_POSTCOPY_ADVISE_LEN_NONE 0
+#define MIG_CMD_POSTCOPY_ADVISE_LEN_RAM  16
+#define MIG_CMD_POSTCOPY_LISTEN          4    /* len 0 */
+#define MIG_CMD_POSTCOPY_LISTEN_LEN      0
+#define MIG_CMD_POSTCOPY_RUN             5    /* len 0 */
+#define MIG_CMD_POSTCOPY_RUN_LEN         0
+/*
+ * Variable: u8 version (0), u8 name_len, name, u8 0 (checked), then
+ * k x (be64 start, be64 length); len >= 20 and (len - 3 - name_len) % 16
+ * == 0.  The source puts at most 12 ranges in one command.
+ */
+#define MIG_CMD_POSTCOPY_RAM_DISCARD     6
+#define MIG_CMD_POSTCOPY_RAM_DISCARD_VERSION 0
+#define MIG_CMD_POSTCOPY_RAM_DISCARD_MIN_LEN 20
+#define MIG_CMD_POSTCOPY_RAM_DISCARD_MAX_RANGES 12
+/*
+ * len 4: be32 N, followed (outside the command) by N bytes of a nested
+ * stream without file header.  N <= UINT32_MAX (older QEMU: 16 MiB).
+ */
+#define MIG_CMD_PACKAGED                 7
+#define MIG_CMD_PACKAGED_LEN             4
+#define MIG_CMD_ENABLE_COLO              8    /* len 0 */
+#define MIG_CMD_ENABLE_COLO_LEN          0
+#define MIG_CMD_POSTCOPY_RESUME          9    /* len 0 */
+#define MIG_CMD_POSTCOPY_RESUME_LEN      0
+#define MIG_CMD_RECV_BITMAP              10   /* len 1+n: u8 n, ramblock name */
+/* len 0; QEMU 10.0+ only, a 7.2 destination fails with "MIG_CMD 0xb unknown" */
+#define MIG_CMD_SWITCHOVER_START         11
+#define MIG_CMD_SWITCHOVER_START_LEN     0
+#define MIG_CMD_MAX                      12   /* 7.2: 11 */
+#define MIG_CMD_MAX_QEMU_7_2             11
+
+/* ------------------------------------------------------------------ 3 */
+/*
+ * Return path (destination -> source, reverse direction of the main
+ * channel): be16 type, be16 len, payload.  The source rejects type 0,
+ * type >= MAX, a fixed-length type with another len, and len > 512.
+ */
+#define MIG_RP_MSG_MAX_LEN           512
+
+#define MIG_RP_MSG_INVALID           0
+#define MIG_RP_MSG_SHUT              1    /* len 4: be32 0 = ok, 1 = error */
+#define MIG_RP_MSG_SHUT_LEN          4
+#define MIG_RP_MSG_PONG              2    /* len 4: be32 value of the PING */
+#define MIG_RP_MSG_PONG_LEN          4
+/* len 13+n: be64 start, be32 len, u8 n, ramblock name (n bytes) */
+#define MIG_RP_MSG_REQ_PAGES_ID      3
+#define MIG_RP_MSG_REQ_PAGES_ID_MIN_LEN 13
+/* len 12: be64 start, be32 len; in the block of the last REQ_PAGES_ID */
+#define MIG_RP_MSG_REQ_PAGES         4
+#define MIG_RP_MSG_REQ_PAGES_LEN     12
+/*
+ * len 1+n: u8 n, ramblock name; followed outside the message by be64 size,
+ * size bytes of little-endian bitmap words, be64 RAMBLOCK_RECV_BITMAP_ENDING.
+ */
+#define MIG_RP_MSG_RECV_BITMAP       5
+#define MIG_RP_MSG_RESUME_ACK        6    /* len 4: be32, must be 1 */
+#define MIG_RP_MSG_RESUME_ACK_LEN    4
+#define MIGRATION_RESUME_ACK_VALUE   1
+#define MIG_RP_MSG_SWITCHOVER_ACK    7    /* len 0; QEMU 8.1+ only */
+#define MIG_RP_MSG_SWITCHOVER_ACK_LEN 0
+#define MIG_RP_MSG_MAX               8    /* 7.2: 7 */
+#define MIG_RP_MSG_MAX_QEMU_7_2      7
+
+/* End marker of the received bitmap blob (be64). */
+#define RAMBLOCK_RECV_BITMAP_ENDING  0x0123456789abcdefULL
+
+/* ------------------------------------------------------------------ 4 */
+/*
+ * VMState, inside a section payload (see docs/devel/migration/vmstate.rst):
+ * fields in declaration order with no tag and no length, then for each
+ * sent subsection: u8 QEMU_VM_SUBSECTION, u8 len, name ("parent/child"),
+ * be32 version_id, its fields and subsections.
+ *
+ * A NULL element of an array of pointers is the single byte '0'.
+ */
+#define VMS_NULLPTR_MARKER           0x30
+
+/* ------------------------------------------------------------------ 5 */
+/*
+ * RAM page flags, in the low bits of a be64 word "offset | flags".  They
+ * must stay below 0x400 because offsets are multiples of a page size of at
+ * least 1 KiB (a wire format defined by accident; do not add more).
+ */
+#define RAM_SAVE_FLAG_FULL           0x001  /* RETIRED (2009), never sent; gone in 10.2 */
+#define RAM_SAVE_FLAG_ZERO           0x002  /* zero page, 1 fill byte (0); old name COMPRESS */
+#define RAM_SAVE_FLAG_MEM_SIZE       0x004  /* RAMBlock list, in START */
+#define RAM_SAVE_FLAG_PAGE           0x008  /* raw page of TPS bytes follows */
+#define RAM_SAVE_FLAG_EOS            0x010  /* end of this section's RAM data */
+#define RAM_SAVE_FLAG_CONTINUE       0x020  /* same block as the previous page; no idstr */
+#define RAM_SAVE_FLAG_XBZRLE         0x040  /* delta-encoded page */
+#define RAM_SAVE_FLAG_HOOK           0x080  /* RDMA registration hook */
+#define RAM_SAVE_FLAG_COMPRESS_PAGE  0x100  /* zlib page; RETIRED in QEMU 9.1 */
+#define RAM_SAVE_FLAG_MULTIFD_FLUSH  0x200  /* multifd sync point; QEMU 8.1+ (7.2 rejects) */
+#define RAM_SAVE_FLAG_MASK_LIMIT     0x400  /* every flag is below this */
+
+/* "ram" section version; any other is rejected. */
+#define RAM_SECTION_VERSION          4
+
+/* XBZRLE record: u8 encoding flag, be16 encoded length (<= TPS), data */
+#define ENCODING_FLAG_XBZRLE         0x01
+
+/* ------------------------------------------------------------------ 6 */
+/*
+ * Multifd.  Each extra channel starts with a 64-byte MultiFDInit:
+ *   be32 magic, be32 version, 16 bytes UUID, u8 id, 7 + 32 unused (0).
+ * Each batch: a packet header of 320 + 8 * page_count bytes:
+ *   be32 magic, be32 version, be32 flags, be32 pages_alloc,
+ *   be32 normal_pages, be32 next_packet_size, be64 packet_num,
+ *   be32 zero_pages (9.0+, 0 before), 28 unused, 256 idstr (NUL padded),
+ *   page_count x be64 offset.
+ */
+#define MULTIFD_MAGIC                0x11223344U
+#define MULTIFD_VERSION              1
+#define MULTIFD_INIT_SIZE            64
+#define MULTIFD_PACKET_SIZE          (512 * 1024)
+#define MULTIFD_PACKET_HEADER_SIZE   320    /* without the offset array */
+#define MULTIFD_IDSTR_SIZE           256
+#define MULTIFD_FLAG_SYNC            0x01
+#define MULTIFD_FLAG_COMPRESSION_MASK 0x3e  /* 7.2 uses bits 1..3 only */
+#define MULTIFD_FLAG_NOCOMP          0x00
+#define MULTIFD_FLAG_ZLIB            0x02
+#define MULTIFD_FLAG_ZSTD            0x04
+#define MULTIFD_FLAG_QPL             0x08   /* 10.2 */
+#define MULTIFD_FLAG_UADK            0x10   /* 10.2 */
+#define MULTIFD_FLAG_QATZIP          0x20   /* 10.2 */
+#define MULTIFD_FLAG_DEVICE_STATE    0x40   /* 10.0+, VFIO */
+
+/* ------------------------------------------------------------------ 7 */
+/* PING value telling the source the postcopy package is loaded (10.2). */
+#define QEMU_VM_PING_PACKAGED_LOADED 0x42
+
+#endif
