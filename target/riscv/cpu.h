@@ -178,6 +178,12 @@ void riscv_cpu_free(RISCVCPU *cpu);
 /* Drive interrupt line @irq_bit (IRQ_M_SOFT, IRQ_M_EXT) of mip; any thread. */
 void riscv_cpu_set_irq(RISCVCPU *cpu, int irq_bit, bool level);
 
+/*
+ * Make the hart leave exec() and re-check interrupts/deadlines: a
+ * qemu_cpu_kick() once its vCPU thread exists (any thread).
+ */
+void riscv_cpu_kick(RISCVCPU *cpu);
+
 /* Set the pc used at reset (and now); loaders' cpu-num=. */
 void riscv_cpu_set_reset_pc(RISCVCPU *cpu, uint64_t pc);
 
@@ -199,12 +205,11 @@ extern uint64_t riscv_exec_budget;
 void riscv_cpu_exec(CPUState *cs);
 void riscv_tlb_flush(RISCVCPU *cpu);
 /*
- * CSR access for an instruction.  @write_mask selects the bits written
- * (csrrw: all ones; csrrs/c: the source operand), @do_write false for
- * csrrs/csrrc with x0 (no write side effects).  Returns false if the access
- * is illegal (raise illegal instruction).
+ * CSR access for an instruction (cpu->env.minstret must be current).
+ * Return false if the CSR does not exist or is read-only for a write (the
+ * caller raises illegal instruction).
  */
-bool riscv_csr_rmw(RISCVCPU *cpu, int csrno, uint64_t *old, uint64_t newval,
-                   bool do_write);
+bool riscv_csr_read(RISCVCPU *cpu, int csrno, uint64_t *val);
+bool riscv_csr_write(RISCVCPU *cpu, int csrno, uint64_t val);
 
 #endif
