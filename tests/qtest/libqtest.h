@@ -9,6 +9,11 @@
  * QMP messages are json-glib objects; the caller owns what is returned
  * (json_object_unref).  Functions that wait take their timeout from
  * QTEST_TIMEOUT_MS (default 120000) and fail the test on expiry.
+ *
+ * Environment: QTEST_QEMU_BINARY (the emulator), QTEST_TIMEOUT_MS,
+ * QTEST_EXTRA_ARGS (arguments put before the test's own; e.g. "-accel tcg
+ * -qtest-log /dev/null -monitor none" runs the tests on stock QEMU),
+ * QTEST_LOG (log QMP and qtest traffic to stderr).
  */
 #ifndef LIBQTEST_H
 #define LIBQTEST_H
@@ -35,7 +40,10 @@ QTestState *qtest_init_without_qmp_handshake(const char *extra_args, JsonObject 
 void qtest_quit(QTestState *s);
 /* SIGKILL and reap at once; frees @s. */
 void qtest_kill(QTestState *s);
-/* Wait for the process to exit by itself; returns its wait status. */
+/*
+ * Wait for the process to exit by itself; returns its wait status, or -1
+ * if it is still running after @timeout_ms (<= 0: QTEST_TIMEOUT_MS).
+ */
 int qtest_wait_exit(QTestState *s, int timeout_ms);
 pid_t qtest_pid(QTestState *s);
 /* Private temp dir of this instance (sockets, serial file). */
@@ -87,14 +95,16 @@ const char *qtest_serial_path(QTestState *s);
 char *qtest_serial_read(QTestState *s);
 /*
  * Wait until the serial output contains @c after byte offset *pos (updated
- * to just past it).  Returns false on timeout_ms expiry.
+ * to just past it).  Returns false on timeout_ms expiry (<= 0:
+ * QTEST_TIMEOUT_MS) or when the process has exited without printing it.
  */
 bool qtest_serial_wait_char(QTestState *s, char c, size_t *pos, int timeout_ms);
 
 /* ---- guests */
 /*
- * Write a built-in guest image (tests/migration-guest/<name>.h, e.g. "a-b",
- * "rate", "verify") to a file in a test temp dir; returns its path (g_free).
+ * Write a built-in guest image (tests/migration-guest/<name>.h: "a-b",
+ * "rate", "rate-low", "verify"; see the README there) to a file in a test
+ * temp dir; returns its path (g_free).
  */
 char *qtest_guest_image(const char *name);
 
