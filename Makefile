@@ -33,12 +33,15 @@ configure:
 	./configure --builddir=$(abspath $(BUILD)) $(CONFIGURE_FLAGS)
 
 check: all
+	@sh scripts/setup-test-host.sh
 	python3 scripts/mtest-summary.py $(BUILD) --suite unit --suite qtest --num-processes 2
 
 check-unit: all
+	@sh scripts/setup-test-host.sh
 	python3 scripts/mtest-summary.py $(BUILD) --suite unit --num-processes 2
 
 check-qtest: all
+	@sh scripts/setup-test-host.sh
 	python3 scripts/mtest-summary.py $(BUILD) --suite qtest --num-processes 1
 
 bench: all
