@@ -73,6 +73,14 @@ void register_global_state(void);
 /* Store the current run state just before the VM stops (source). */
 void global_state_store(void);
 
+/*
+ * Internal to migration/ (savevm.c <-> global_state.c): register the
+ * "globalstate" vmsd (once), and forget a previously received run state at
+ * the start of a load.
+ */
+void global_state_register_vmsd(void);
+void global_state_reset_received(void);
+
 /* Name of the machine written in the configuration record: "virt". */
 const char *savevm_machine_name(void);
 

@@ -27,6 +27,7 @@
 #include "sysemu/hostmem.h"
 #include "chardev/char.h"
 #include "monitor/monitor.h"
+#include "migration/migration.h"   /* migration_cmdline_init (-incoming, -global migration.*) */
 
 #define PROGNAME "godwit-system-riscv64"
 #define QEMU_COMPAT_VERSION "7.2.0"
@@ -1090,9 +1091,8 @@ int qemu_main(int argc, char **argv)
     if (vl.ms.kernel_filename && !check_kernel(vl.ms.kernel_filename, &err)) {
         fatal(err);
     }
-    if (incoming) {
-        error_report("-incoming: migration is not available in this build yet");
-        exit(1);
+    if (!migration_cmdline_init(incoming, &err)) {
+        fatal(err);
     }
 
     /* objects: memory backends */
@@ -1144,7 +1144,7 @@ int qemu_main(int argc, char **argv)
 
     if (vl.start_stopped) {
         autostart = false;
-    } else {
+    } else if (!incoming) {
         vm_start();
     }
 

@@ -7,6 +7,9 @@
 #include "exec/memory.h"
 #include "chardev/char.h"
 #include "hw/char/serial.h"
+#include "qapi/error.h"
+#include "migration/register.h"
+#include "migration/vmstate.h"
 #include "hw/trace.h"
 
 #define SERIAL_MMIO_SIZE 0x100
@@ -281,16 +284,78 @@ SerialState *serial_new(Chardev *chr)
     return s;
 }
 
+/* ---------------------------------------------------------------- migration */
+
+/*
+ * "serial" v1: the architectural registers (divisor latch included), the
+ * latched THR-empty condition and the receive FIFO with its head and count.
+ * Everything is checked on load against what the hardware can hold.
+ */
+static bool serial_vmstate_post_load(void *opaque, int version_id,
+                                     Error **errp)
+{
+    SerialState *s = opaque;
+    uint32_t cap = (s->fcr & UART_FCR_FE) ? UART_FIFO_LEN : 1;
+
+    if (s->rx_head >= UART_FIFO_LEN) {
+        error_setg(errp, "serial: field rx_head is %u, must be below %d",
+                   s->rx_head, UART_FIFO_LEN);
+        return false;
+    }
+    if (s->rx_count > cap) {
+        error_setg(errp, "serial: field rx_count is %u, the receive buffer "
+                   "holds %u with FCR 0x%02x", s->rx_count, cap, s->fcr);
+        return false;
+    }
+    if (s->ier & ~0x0f) {
+        error_setg(errp, "serial: field ier is 0x%02x, only bits 0-3 exist",
+                   s->ier);
+        return false;
+    }
+    if (s->mcr & ~0x1f) {
+        error_setg(errp, "serial: field mcr is 0x%02x, only bits 0-4 exist",
+                   s->mcr);
+        return false;
+    }
+    return true;
+}
+
+static const VMStateDescription vmstate_serial = {
+    .name = "serial",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load_errp = serial_vmstate_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(divider, SerialState),
+        VMSTATE_UINT8(ier, SerialState),
+        VMSTATE_UINT8(lcr, SerialState),
+        VMSTATE_UINT8(mcr, SerialState),
+        VMSTATE_UINT8(lsr, SerialState),
+        VMSTATE_UINT8(msr, SerialState),
+        VMSTATE_UINT8(scr, SerialState),
+        VMSTATE_UINT8(fcr, SerialState),
+        VMSTATE_BOOL(thr_ipending, SerialState),
+        VMSTATE_BUFFER(rx_fifo, SerialState),
+        VMSTATE_UINT32(rx_head, SerialState),
+        VMSTATE_UINT32(rx_count, SerialState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 SerialState *serial_mm_init(hwaddr base, Chardev *chr)
 {
     SerialState *s = serial_new(chr);
 
     memory_region_add_io("serial", base, SERIAL_MMIO_SIZE, &serial_mmio_ops, s);
+    vmstate_register(NULL, VMSTATE_INSTANCE_ID_ANY, &vmstate_serial, s);
     return s;
 }
 
 void serial_free(SerialState *s)
 {
+    if (s) {
+        vmstate_unregister(NULL, &vmstate_serial, s);
+    }
     if (s && s->chr) {
         qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL, NULL);
     }

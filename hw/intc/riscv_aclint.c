@@ -14,6 +14,8 @@
 #include "exec/memory.h"
 #include "sysemu/runstate.h"
 #include "hw/intc/riscv_aclint.h"
+#include "migration/register.h"
+#include "migration/vmstate.h"
 #include "target/riscv/cpu.h"
 #include "hw/trace.h"
 
@@ -248,6 +250,56 @@ static const MemoryRegionOps aclint_ops = {
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* ---------------------------------------------------------------- migration */
+
+/*
+ * "riscv.aclint" v1: be64 mtime (guest time when the VM stopped), be32
+ * num_harts (must equal the local count), num_harts x be64 mtimecmp,
+ * num_harts x be32 msip (0 or 1).  post_load makes mtime continue from
+ * the saved value, so guest time never goes backwards.
+ */
+static int aclint_vmstate_pre_save(void *opaque)
+{
+    riscv_aclint_pre_save();
+    return 0;
+}
+
+static bool aclint_vmstate_post_load(void *opaque, int version_id,
+                                     Error **errp)
+{
+    RISCVAclintMigState *m = opaque;
+
+    for (uint32_t i = 0; i < m->num_harts; i++) {
+        if (m->msip[i] > 1) {
+            error_setg(errp, "riscv.aclint: field msip[%u] is 0x%x, must be "
+                       "0 or 1", i, m->msip[i]);
+            return false;
+        }
+    }
+    riscv_aclint_post_load();
+    return true;
+}
+
+static const VMStateDescription vmstate_riscv_aclint = {
+    .name = "riscv.aclint",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = aclint_vmstate_pre_save,
+    .post_load_errp = aclint_vmstate_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(mtime, RISCVAclintMigState),
+        VMSTATE_UINT32_EQUAL(num_harts, RISCVAclintMigState,
+                             "the number of harts (-smp) must match"),
+        VMSTATE_VARRAY_UINT32_BOUNDED(mtimecmp, RISCVAclintMigState,
+                                      num_harts, RISCV_ACLINT_MAX_HARTS, 0,
+                                      vmstate_info_uint64, uint64_t),
+        VMSTATE_VARRAY_UINT32_BOUNDED(msip, RISCVAclintMigState, num_harts,
+                                      RISCV_ACLINT_MAX_HARTS, 0,
+                                      vmstate_info_uint32, uint32_t),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 bool riscv_aclint_create(hwaddr base, int num_harts, Error **errp)
 {
     if (aclint.created) {
@@ -275,6 +327,7 @@ bool riscv_aclint_create(hwaddr base, int num_harts, Error **errp)
                              &aclint_ops, NULL);
         aclint.vmse = qemu_add_vm_change_state_handler(aclint_vm_state_change,
                                                        NULL);
+        vmstate_register(NULL, 0, &vmstate_riscv_aclint, &aclint.mig);
     }
     return true;
 }
@@ -290,6 +343,7 @@ void riscv_aclint_destroy(void)
 {
     if (aclint.vmse) {
         qemu_del_vm_change_state_handler(aclint.vmse);
+        vmstate_unregister(NULL, &vmstate_riscv_aclint, &aclint.mig);
     }
     g_free(aclint.harts);
     g_free(aclint.mtimecmp);

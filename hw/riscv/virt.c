@@ -158,6 +158,7 @@ bool virt_machine_init(MachineState *ms, Error **errp)
             goto fail;
         }
         riscv_aclint_set_hart(i, s->harts[i]);
+        riscv_cpu_register_vmstate(s->harts[i]);
     }
 
     /* images */
@@ -200,6 +201,7 @@ fail:
     for (int i = 0; i < s->num_harts; i++) {
         if (s->harts[i]) {
             riscv_aclint_set_hart(i, NULL);
+            riscv_cpu_unregister_vmstate(s->harts[i]);
             riscv_cpu_free(s->harts[i]);
         }
     }

@@ -174,6 +174,12 @@ static inline RISCVCPU *RISCV_CPU(CPUState *cs)
  */
 RISCVCPU *riscv_cpu_create(int hartid, Error **errp);
 void riscv_cpu_free(RISCVCPU *cpu);
+/*
+ * Register / remove the hart's "cpu" VMState (instance = hart id); the
+ * board does it for the harts of the machine (target/riscv/machine.c).
+ */
+void riscv_cpu_register_vmstate(RISCVCPU *cpu);
+void riscv_cpu_unregister_vmstate(RISCVCPU *cpu);
 
 /* Drive interrupt line @irq_bit (IRQ_M_SOFT, IRQ_M_EXT) of mip; any thread. */
 void riscv_cpu_set_irq(RISCVCPU *cpu, int irq_bit, bool level);

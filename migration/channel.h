@@ -1,0 +1,45 @@
+/*
+ * Migration channels: the point where a transport's connected QIOChannel
+ * becomes a migration stream, on either side.
+ *
+ * Both functions run in the main thread with the BQL.  They are where a
+ * TLS layer is inserted later (wrap @ioc before the QEMUFile exists) and
+ * where several channels per migration are told apart (multifd, postcopy
+ * preempt): see migration_channel_identify().
+ */
+#ifndef MIGRATION_CHANNEL_H
+#define MIGRATION_CHANNEL_H
+
+#include "io/channel.h"
+
+typedef struct MigrationState MigrationState;
+
+/* What an incoming channel carries. */
+typedef enum MigrationChannelType {
+    MIGRATION_CHANNEL_MAIN,      /* the main stream (QEVM header) */
+    MIGRATION_CHANNEL_MULTIFD,   /* not built yet */
+    MIGRATION_CHANNEL_PREEMPT,   /* not built yet */
+} MigrationChannelType;
+
+/*
+ * Source: the transport connected (@error NULL) or failed.  @hostname is
+ * the host named in the URI (for TLS certificate checks; may be NULL).
+ * Takes its own reference on @ioc.  Takes ownership of @error.
+ */
+void migration_channel_connect(MigrationState *s, QIOChannel *ioc,
+                               const char *hostname, Error *error);
+
+/*
+ * Destination: a channel arrived (accepted, or opened for exec/fd/file).
+ * Takes its own reference on @ioc; loading starts from a main-loop bottom
+ * half, so this is safe before the machine exists (-incoming at startup).
+ */
+void migration_channel_process_incoming(QIOChannel *ioc);
+
+/*
+ * Which channel is this?  Today every channel is the main one; with
+ * multifd the first bytes (QEVM magic or MULTIFD_MAGIC) decide.
+ */
+MigrationChannelType migration_channel_identify(QIOChannel *ioc);
+
+#endif

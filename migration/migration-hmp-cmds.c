@@ -1,0 +1,252 @@
+/*
+ * HMP forms of the migration commands (QEMU 7.2's texts).
+ *
+ * 'migrate' without -d returns at once as with -d (QEMU 7.2 suspends the
+ * monitor until the migration ends); poll 'info migrate'.
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qmp-dispatch.h"
+#include "qapi/qapi-commands.h"
+#include "monitor/monitor.h"
+#include "monitor/hmp.h"
+#include "migration/migration.h"
+#include "migration/options.h"
+
+static void print_socket_address(Monitor *mon, JsonObject *a)
+{
+    const char *type = json_object_get_string_member_with_default(a, "type",
+                                                                  "");
+
+    if (!strcmp(type, "inet")) {
+        const char *host = json_object_get_string_member(a, "host");
+
+        if (strchr(host, ':')) {
+            monitor_printf(mon, "\ttcp:[%s]:%s\n", host,
+                           json_object_get_string_member(a, "port"));
+        } else {
+            monitor_printf(mon, "\ttcp:%s:%s\n", host,
+                           json_object_get_string_member(a, "port"));
+        }
+    } else if (!strcmp(type, "unix")) {
+        monitor_printf(mon, "\tunix:%s\n",
+                       json_object_get_string_member(a, "path"));
+    } else if (!strcmp(type, "vsock")) {
+        monitor_printf(mon, "\tvsock:%s:%s\n",
+                       json_object_get_string_member(a, "cid"),
+                       json_object_get_string_member(a, "port"));
+    } else {
+        monitor_printf(mon, "\tfd:%s\n",
+                       json_object_get_string_member(a, "str"));
+    }
+}
+
+static uint64_t ram_u(JsonObject *ram, const char *name)
+{
+    return (uint64_t)json_object_get_int_member_with_default(ram, name, 0);
+}
+
+void hmp_info_migrate(Monitor *mon, JsonObject *args)
+{
+    MigrationState *s = migrate_get_current();
+    g_autofree char *globals = migrate_globals_to_hmp(&s->opts);
+    JsonObject *info = migration_query_info();
+
+    monitor_printf(mon, "%s", globals);
+    if (json_object_has_member(info, "status")) {
+        const char *st = json_object_get_string_member(info, "status");
+
+        monitor_printf(mon, "Migration status: %s", st);
+        if (!strcmp(st, "failed") &&
+            json_object_has_member(info, "error-desc")) {
+            monitor_printf(mon, " (%s)\n",
+                           json_object_get_string_member(info,
+                                                         "error-desc"));
+        } else {
+            monitor_printf(mon, "\n");
+        }
+        monitor_printf(mon, "total time: %" PRIu64 " ms\n",
+                       (uint64_t)json_object_get_int_member_with_default(
+                           info, "total-time", 0));
+        if (json_object_has_member(info, "expected-downtime")) {
+            monitor_printf(mon, "expected downtime: %" PRIu64 " ms\n",
+                           (uint64_t)json_object_get_int_member(
+                               info, "expected-downtime"));
+        }
+        if (json_object_has_member(info, "downtime")) {
+            monitor_printf(mon, "downtime: %" PRIu64 " ms\n",
+                           (uint64_t)json_object_get_int_member(info,
+                                                                "downtime"));
+        }
+        if (json_object_has_member(info, "setup-time")) {
+            monitor_printf(mon, "setup: %" PRIu64 " ms\n",
+                           (uint64_t)json_object_get_int_member(
+                               info, "setup-time"));
+        }
+    }
+    if (json_object_has_member(info, "ram")) {
+        JsonObject *ram = json_object_get_object_member(info, "ram");
+
+        monitor_printf(mon, "transferred ram: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "transferred") >> 10);
+        monitor_printf(mon, "throughput: %0.2f mbps\n",
+                       json_object_get_double_member(ram, "mbps"));
+        monitor_printf(mon, "remaining ram: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "remaining") >> 10);
+        monitor_printf(mon, "total ram: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "total") >> 10);
+        monitor_printf(mon, "duplicate: %" PRIu64 " pages\n",
+                       ram_u(ram, "duplicate"));
+        monitor_printf(mon, "skipped: %" PRIu64 " pages\n",
+                       ram_u(ram, "skipped"));
+        monitor_printf(mon, "normal: %" PRIu64 " pages\n",
+                       ram_u(ram, "normal"));
+        monitor_printf(mon, "normal bytes: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "normal-bytes") >> 10);
+        monitor_printf(mon, "dirty sync count: %" PRIu64 "\n",
+                       ram_u(ram, "dirty-sync-count"));
+        monitor_printf(mon, "page size: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "page-size") >> 10);
+        monitor_printf(mon, "multifd bytes: %" PRIu64 " kbytes\n",
+                       ram_u(ram, "multifd-bytes") >> 10);
+        monitor_printf(mon, "pages-per-second: %" PRIu64 "\n",
+                       ram_u(ram, "pages-per-second"));
+        if (ram_u(ram, "dirty-pages-rate")) {
+            monitor_printf(mon, "dirty pages rate: %" PRIu64 " pages\n",
+                           ram_u(ram, "dirty-pages-rate"));
+        }
+        if (ram_u(ram, "postcopy-requests")) {
+            monitor_printf(mon, "postcopy request count: %" PRIu64 "\n",
+                           ram_u(ram, "postcopy-requests"));
+        }
+        if (ram_u(ram, "precopy-bytes")) {
+            monitor_printf(mon, "precopy ram: %" PRIu64 " kbytes\n",
+                           ram_u(ram, "precopy-bytes") >> 10);
+        }
+        if (ram_u(ram, "downtime-bytes")) {
+            monitor_printf(mon, "downtime ram: %" PRIu64 " kbytes\n",
+                           ram_u(ram, "downtime-bytes") >> 10);
+        }
+        if (ram_u(ram, "postcopy-bytes")) {
+            monitor_printf(mon, "postcopy ram: %" PRIu64 " kbytes\n",
+                           ram_u(ram, "postcopy-bytes") >> 10);
+        }
+        if (ram_u(ram, "dirty-sync-missed-zero-copy")) {
+            monitor_printf(mon, "Zero-copy-send fallbacks happened: %" PRIu64
+                           " times\n",
+                           ram_u(ram, "dirty-sync-missed-zero-copy"));
+        }
+    }
+    if (json_object_has_member(info, "socket-address")) {
+        JsonArray *arr = json_object_get_array_member(info, "socket-address");
+
+        monitor_printf(mon, "socket address: [\n");
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+            print_socket_address(mon, json_array_get_object_element(arr, i));
+        }
+        monitor_printf(mon, "]\n");
+    }
+    json_object_unref(info);
+}
+
+void hmp_info_migrate_capabilities(Monitor *mon, JsonObject *args)
+{
+    g_autofree char *t = migrate_caps_to_hmp(&migrate_get_current()->opts);
+
+    monitor_printf(mon, "%s", t);
+}
+
+void hmp_info_migrate_parameters(Monitor *mon, JsonObject *args)
+{
+    g_autofree char *t = migrate_params_to_hmp(&migrate_get_current()->opts);
+
+    monitor_printf(mon, "%s", t);
+}
+
+void hmp_migrate(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate(args, &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_incoming(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_incoming(args, &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_cancel(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_cancel(args, &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_continue(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+    MigrationStatus st;
+
+    if (!MigrationStatus_parse(qapi_arg_str(args, "state"), &st)) {
+        error_setg(&err, "Invalid parameter '%s'",
+                   qapi_arg_str(args, "state"));
+    } else {
+        qmp_migrate_continue(args, &err);
+    }
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_set_capability(Monitor *mon, JsonObject *args)
+{
+    MigrationState *s = migrate_get_current();
+    const char *name = qapi_arg_str(args, "capability");
+    MigrationCapability cap;
+    Error *err = NULL;
+
+    if (!MigrationCapability_parse(name, &cap)) {
+        error_setg(&err, "Invalid parameter '%s'", name);
+    } else {
+        migrate_cap_set(&s->opts, cap, qapi_arg_bool(args, "state", false),
+                        migration_is_running(qatomic_read(&s->state)), &err);
+    }
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_set_parameter(Monitor *mon, JsonObject *args)
+{
+    MigrationState *s = migrate_get_current();
+    Error *err = NULL;
+
+    migrate_param_set_str(&s->opts, qapi_arg_str(args, "parameter"),
+                          qapi_arg_str(args, "value"), &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_start_postcopy(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_start_postcopy(args, &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_pause(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_pause(args, &err);
+    hmp_handle_error(mon, err);
+}
+
+void hmp_migrate_recover(Monitor *mon, JsonObject *args)
+{
+    Error *err = NULL;
+
+    qmp_migrate_recover(args, &err);
+    hmp_handle_error(mon, err);
+}

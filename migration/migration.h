@@ -1,0 +1,211 @@
+/*
+ * Live migration: the source (MigrationState) and the destination
+ * (MigrationIncomingState), the state machine and the return path.
+ *
+ * Threads (see docs/devel/migration/main.rst):
+ *   main        QMP/HMP handlers, accepting connections, cleanup bottom
+ *               halves; holds the BQL.
+ *   "live_migration"  the source migration thread (setup, iterate,
+ *               complete); takes the BQL only for the completion.
+ *   "return path"     the source thread reading the destination's
+ *               messages (SHUT, PONG, ...).
+ *   "mig/dst/main"    the destination thread running qemu_loadvm_state().
+ *
+ * Each of the two states is reached through one accessor and otherwise
+ * passed as a context pointer.
+ */
+#ifndef MIGRATION_MIGRATION_H
+#define MIGRATION_MIGRATION_H
+
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+#include "io/channel.h"
+#include "io/net-listener.h"
+#include "qemu/sockets.h"
+#include "migration/qemu-file.h"
+#include "migration/options.h"
+#include "migration/migration-stats.h"
+
+/* QEMU 7.2's MigrationStatus, in QAPI order (names only reach the user). */
+typedef enum MigrationStatus {
+    MIGRATION_STATUS_NONE,
+    MIGRATION_STATUS_SETUP,
+    MIGRATION_STATUS_CANCELLING,
+    MIGRATION_STATUS_CANCELLED,
+    MIGRATION_STATUS_ACTIVE,
+    MIGRATION_STATUS_POSTCOPY_ACTIVE,
+    MIGRATION_STATUS_POSTCOPY_PAUSED,
+    MIGRATION_STATUS_POSTCOPY_RECOVER,
+    MIGRATION_STATUS_COMPLETED,
+    MIGRATION_STATUS_FAILED,
+    MIGRATION_STATUS_COLO,
+    MIGRATION_STATUS_PRE_SWITCHOVER,
+    MIGRATION_STATUS_DEVICE,
+    MIGRATION_STATUS_WAIT_UNPLUG,
+    MIGRATION_STATUS__MAX,
+} MigrationStatus;
+
+const char *MigrationStatus_str(MigrationStatus s);
+bool MigrationStatus_parse(const char *name, MigrationStatus *out);
+
+/* Length of one rate-limit window (QEMU's BUFFER_DELAY). */
+#define MIGRATION_BUFFER_DELAY_MS  QEMU_FILE_RATE_LIMIT_PERIOD_MS
+
+/* The source side of a migration. */
+typedef struct MigrationState {
+    /* ---- set once at startup (main thread) */
+    QemuMutex error_mutex;
+    QemuMutex qemu_file_lock;
+    QemuSemaphore pause_sem;       /* migrate-continue wakes pre-switchover */
+    QemuSemaphore rate_limit_sem;  /* cancel wakes the rate-limit sleep */
+
+    /*
+     * Capabilities, parameters, -global properties.  Written by the main
+     * thread (BQL); read lock-free by the others (see options.h).
+     */
+    MigrationOptions opts;
+
+    /*
+     * Changed only through migrate_set_state() (atomic compare-and-swap),
+     * from any thread; read with qatomic_read.
+     */
+    MigrationStatus state;
+
+    /* ---- under error_mutex: the first error of this migration */
+    Error *error;
+
+    /*
+     * ---- under qemu_file_lock: the outgoing file.  Created by the main
+     * thread before the migration thread starts, used by the migration
+     * thread, shut down by migrate_cancel (main thread), closed by the
+     * cleanup bottom half (main thread) after the thread was joined.
+     */
+    QEMUFile *to_dst_file;
+
+    /* ---- the return path (source side) */
+    struct {
+        /* created by the migration thread before the RP thread; closed by
+         * cleanup after the RP thread was joined */
+        QEMUFile *from_dst_file;
+        QemuThread rp_thread;
+        bool rp_thread_created;      /* migration thread */
+        bool error;                  /* RP thread; read after the join */
+        uint32_t last_pong;          /* RP thread writes (atomic) */
+        uint32_t pongs;              /* number of PONGs received (atomic) */
+        bool shut_received;          /* RP thread */
+    } rp_state;
+
+    /* ---- owned by the migration thread while it runs (the main thread
+     * reads the counters for query-migrate; they are single words) */
+    QemuThread thread;
+    bool thread_created;             /* main thread */
+    int64_t start_time;              /* ms, realtime: migrate accepted */
+    int64_t setup_time;              /* ms spent in setup */
+    int64_t total_time;              /* ms, set at completion */
+    int64_t downtime_start;          /* ms: VM stop */
+    int64_t downtime;                /* ms, set at completion */
+    int64_t expected_downtime;       /* ms */
+    uint64_t threshold_size;         /* bytes: bandwidth x downtime-limit */
+    int64_t iteration_start_time;    /* ms: start of the rate window */
+    uint64_t iteration_initial_bytes;
+    uint64_t iteration_initial_pages;
+    double mbps;
+    uint64_t pages_per_second;
+    bool vm_was_running;             /* set under the BQL at completion */
+
+    /*
+     * Counters of this migration, updated with stat64_* from any thread
+     * (ram.c in the migration thread).  migration.c sets .transferred from
+     * the file (do not add to it elsewhere).
+     */
+    MigrationStats stats;
+} MigrationState;
+
+/* The destination side. */
+typedef struct MigrationIncomingState {
+    /* state via migrate_set_state (atomic CAS) */
+    MigrationStatus state;
+
+    /* ---- main thread (BQL): set when migrate-incoming / -incoming ran */
+    bool started;
+    QIONetListener *listener; /* socket transports while listening */
+    /* addresses actually bound ("socket-address"); freed when done */
+    GPtrArray *socket_address_list;  /* of SocketAddress * */
+
+    /* ---- the incoming file: created by the main thread, then owned by
+     * the incoming thread; closed by the completion bottom half */
+    QEMUFile *from_src_file;
+    QemuThread thread;
+    bool thread_created;
+
+    /* ---- the return path to the source; writes under rp_mutex */
+    QemuMutex rp_mutex;
+    QEMUFile *to_src_file;
+
+    /* ---- written by the incoming thread before the finish BH runs */
+    bool load_ok;
+    Error *error;                    /* the load error (error-desc) */
+} MigrationIncomingState;
+
+/* The one accessor for each side. */
+MigrationState *migrate_get_current(void);
+MigrationIncomingState *migration_incoming_get_current(void);
+
+/*
+ * Change *@state from @old to @new atomically; nothing happens if *@state
+ * is not @old (returns false).  The edge must be in the transition table
+ * (asserted).  Traces, and emits MIGRATION {"status"} when the events
+ * capability is on.
+ */
+bool migrate_set_state(MigrationStatus *state, MigrationStatus old,
+                       MigrationStatus new);
+/* The transition table, for tests and docs. */
+bool migration_transition_allowed(MigrationStatus from, MigrationStatus to);
+
+/* setup, active, pre-switchover, device, cancelling, postcopy-*, ... */
+bool migration_is_running(MigrationStatus s);
+bool migration_is_active(MigrationState *s);
+
+/* MIGRATION_PASS {"pass"} if events are on; ram.c calls it at every sync. */
+void migration_pass_event(uint64_t pass);
+
+/* Record the first error of the outgoing migration (takes @err). */
+void migrate_set_error(MigrationState *s, Error *err);
+
+/* ---- source: called by the transports (main thread, BQL) */
+/*
+ * The outgoing channel is connected (or @error): create the file and start
+ * the migration thread.  Takes a reference on @ioc.
+ */
+void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error);
+/* The transport failed before a file existed: state failed (takes @err). */
+void migrate_fd_error(MigrationState *s, Error *err);
+
+/* ---- destination */
+/*
+ * Startup, from vl.c before the machine is built: apply -global
+ * migration.* (unknown property: error naming it), and for -incoming
+ * URI|defer (@incoming, NULL when absent) put the VM in inmigrate and,
+ * unless "defer", start listening / reading now (errors name the URI;
+ * loading itself starts from the main loop).
+ */
+bool migration_cmdline_init(const char *incoming, Error **errp);
+/* Start an incoming migration on @uri (migrate-incoming, -incoming). */
+bool qemu_start_incoming_migration(const char *uri, Error **errp);
+/* An incoming channel is ready (main thread): start loading from it. */
+void migration_incoming_process_channel(QIOChannel *ioc);
+/* The return path to the source (OPEN_RETURN_PATH). */
+bool migration_incoming_open_return_path(MigrationIncomingState *mis);
+bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value);
+bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value);
+/* Record a listening address for "socket-address" (takes @addr). */
+void migration_incoming_add_socket_address(MigrationIncomingState *mis,
+                                           SocketAddress *addr);
+
+/* query-migrate as a JSON object (QEMU 7.2's MigrationInfo). */
+JsonObject *migration_query_info(void);
+
+/* Test hook: reset both states to their initial values. */
+void migration_object_init(void);
+
+#endif

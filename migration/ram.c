@@ -1,0 +1,742 @@
+/*
+ * RAM migration, precopy: the "ram" section, version 4
+ * (docs/devel/migration/ram.rst has the byte layouts and a diagram).
+ *
+ * Record: be64 (offset_in_block | flags), then, unless CONTINUE is set, a
+ * counted string with the block's idstr, then the flag's payload:
+ *   ZERO      u8 fill byte (0)
+ *   PAGE      TARGET_PAGE_SIZE bytes
+ *   MEM_SIZE  (offset = total bytes) per block: idstr, be64 used_length,
+ *             [be64 page_size with postcopy-ram on a huge-page block],
+ *             [be64 guest address with x-ignore-shared]
+ *   EOS       ends the START, PART or END payload
+ *
+ * Source lifecycle of the per-block migration bitmap rb->bmap:
+ *   setup:    allocated all ones (every page must be sent once), dirty
+ *             log started, first sync;
+ *   iterate:  a page's bit is cleared when it is sent;
+ *   sync:     the dirty log (pages written since the last sync) is ORed in;
+ *   complete: last sync with the VM stopped, every remaining page sent;
+ *   cleanup:  dirty log stopped, bitmaps freed.
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/bitmap.h"
+#include "qemu/bitops.h"
+#include "qemu/cutils.h"
+#include "qemu/thread.h"
+#include "exec/memory.h"
+#include "migration/register.h"
+#include "migration/qemu-file.h"
+#include "migration/wire.h"
+#include "migration/options.h"
+#include "migration/migration.h"
+#include "migration/migration-stats.h"
+#include "migration/ram.h"
+#include "trace.h"
+
+/* Time budget of one iteration, and how often it is checked (pages). */
+#define RAM_ITERATE_MAX_WAIT_MS    50
+#define RAM_ITERATE_CHECK_PAGES    64
+
+/* Every flag the 7.2/10.2 wire defines, for "unknown flags" errors. */
+#define RAM_SAVE_FLAG_KNOWN (RAM_SAVE_FLAG_FULL | RAM_SAVE_FLAG_ZERO |     \
+                             RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE | \
+                             RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE |  \
+                             RAM_SAVE_FLAG_XBZRLE | RAM_SAVE_FLAG_HOOK |   \
+                             RAM_SAVE_FLAG_COMPRESS_PAGE |                 \
+                             RAM_SAVE_FLAG_MULTIFD_FLUSH)
+
+/*
+ * One outgoing migration.  Created by save_setup, freed by save_cleanup.
+ *
+ * Set once at setup: stats.
+ * Owned by the migration thread: everything else, and the blocks' bmap.
+ * Atomic (read by query-migrate from the main thread): migration_dirty_pages.
+ */
+typedef struct RAMState {
+    MigrationStats *stats;
+    bool dirty_log_started;
+
+    /* search cursor: the next page to look at */
+    RAMBlock *cur_block;
+    unsigned long cur_page;
+    /* block of the last page record, for RAM_SAVE_FLAG_CONTINUE */
+    RAMBlock *last_sent_block;
+
+    /* dirty bits set in all bmaps */
+    uint64_t migration_dirty_pages;
+    /* dirty-rate window */
+    int64_t time_last_bitmap_sync;   /* ms */
+    uint64_t num_dirty_pages_period;
+} RAMState;
+
+/*
+ * One incoming migration.  Created by load_setup, freed by load_cleanup;
+ * owned by the incoming thread.  The last block survives across sections:
+ * a PART may CONTINUE the block of the previous PART.
+ */
+typedef struct RAMLoadState {
+    RAMBlock *last_recv_block;
+} RAMLoadState;
+
+/*
+ * The handler's opaque: the only global of this file.  The pointers are
+ * changed by setup/cleanup; ram_bytes_remaining() reads under the lock.
+ */
+typedef struct RAMMigration {
+    QemuMutex lock;                  /* protects save vs ram_bytes_remaining */
+    RAMState *save;
+    RAMLoadState *load;
+} RAMMigration;
+
+static RAMMigration ram_migration;
+
+static inline uint64_t now_ms(void)
+{
+    return get_clock() / 1000000;
+}
+
+bool ramblock_is_ignored(RAMBlock *rb)
+{
+    return migrate_ignore_shared() && qemu_ram_is_shared(rb);
+}
+
+static unsigned long ramblock_pages(RAMBlock *rb)
+{
+    return DIV_ROUND_UP(rb->used_length, TARGET_PAGE_SIZE);
+}
+
+#define RAMBLOCK_FOREACH_MIGRATABLE(rb) \
+    RAMBLOCK_FOREACH(rb)                \
+        if (ramblock_is_ignored(rb)) {  \
+        } else
+
+/* ------------------------------------------------------------ dirty sync */
+
+/* The MIGRATION_PASS notification: the one place it is called. */
+static void ram_pass_event(uint64_t pass)
+{
+    migration_pass_event(pass);
+}
+
+static void migration_bitmap_sync(RAMState *rs)
+{
+    uint64_t new_dirty = 0;
+    uint64_t end, elapsed, pass;
+    RAMBlock *rb;
+
+    pass = qatomic_fetch_add(&rs->stats->dirty_sync_count, 1) + 1;
+    if (!rs->time_last_bitmap_sync) {
+        rs->time_last_bitmap_sync = now_ms();
+    }
+    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+        if (rb->bmap) {
+            new_dirty += ramblock_sync_dirty_log(rb, rb->bmap, 0,
+                                                 ramblock_pages(rb));
+        }
+    }
+    qatomic_set(&rs->migration_dirty_pages,
+                rs->migration_dirty_pages + new_dirty);
+    rs->num_dirty_pages_period += new_dirty;
+
+    /* Dirty rate over the period since the previous rate update. */
+    end = now_ms();
+    elapsed = end - rs->time_last_bitmap_sync;
+    if (elapsed > 0) {
+        stat64_set(&rs->stats->dirty_pages_rate,
+                   rs->num_dirty_pages_period * 1000 / elapsed);
+        rs->num_dirty_pages_period = 0;
+        rs->time_last_bitmap_sync = end;
+    }
+    stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
+    ram_pass_event(pass);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void save_page_header(RAMState *rs, QEMUFile *f, RAMBlock *rb,
+                             uint64_t word)
+{
+    if (rb == rs->last_sent_block) {
+        word |= RAM_SAVE_FLAG_CONTINUE;
+    }
+    qemu_put_be64(f, word);
+    if (!(word & RAM_SAVE_FLAG_CONTINUE)) {
+        qemu_put_counted_string(f, rb->idstr);
+        rs->last_sent_block = rb;
+    }
+}
+
+/* Send page @page of @rb, whose dirty bit the caller just cleared. */
+static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
+                          unsigned long page)
+{
+    uint64_t offset = (uint64_t)page << TARGET_PAGE_BITS;
+    uint8_t *p = rb->host + offset;
+
+    if (buffer_is_zero(p, TARGET_PAGE_SIZE)) {
+        save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_ZERO);
+        qemu_put_byte(f, 0);
+        stat64_add(&rs->stats->zero_pages, 1);
+        trace_ram_save_page(rb->idstr, offset, true);
+    } else {
+        save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_PAGE);
+        /* No copy: the page is written from guest RAM at the next flush. */
+        qemu_put_buffer_async(f, p, TARGET_PAGE_SIZE, false);
+        stat64_add(&rs->stats->normal_pages, 1);
+        trace_ram_save_page(rb->idstr, offset, false);
+    }
+}
+
+/* The block after @rb, wrapping around (ignored blocks have no bmap). */
+static RAMBlock *ram_next_block(RAMBlock *rb)
+{
+    rb = rb ? QTAILQ_NEXT(rb, next) : NULL;
+    return rb ? rb : QTAILQ_FIRST(&ram_list);
+}
+
+/*
+ * Find the next dirty page from the cursor (wrapping around once), clear
+ * its bit and send it.  Returns 1 when a page was sent, 0 when no page is
+ * dirty.
+ */
+static int ram_find_and_save_block(RAMState *rs, QEMUFile *f)
+{
+    RAMBlock *rb = rs->cur_block;
+    unsigned long page = rs->cur_page;
+    unsigned nblocks = 0, tries;
+
+    if (!qatomic_read(&rs->migration_dirty_pages)) {
+        return 0;
+    }
+    RAMBLOCK_FOREACH(rb) {
+        nblocks++;
+    }
+    rb = rs->cur_block;
+    if (!rb) {
+        rb = ram_next_block(NULL);
+        page = 0;
+    }
+    /* Every block once, plus the start of the first block again. */
+    for (tries = 0; rb && tries <= nblocks; tries++) {
+        unsigned long pages = ramblock_pages(rb);
+
+        page = rb->bmap ? find_next_bit(rb->bmap, pages, page) : pages;
+        if (page < pages) {
+            if (test_and_clear_bit(page, rb->bmap)) {
+                qatomic_set(&rs->migration_dirty_pages,
+                            rs->migration_dirty_pages - 1);
+            }
+            ram_save_page(rs, f, rb, page);
+            rs->cur_block = rb;
+            rs->cur_page = page + 1;
+            return 1;
+        }
+        rb = ram_next_block(rb);
+        page = 0;
+    }
+    /* The count said dirty, the bitmaps say clean: trust the bitmaps. */
+    qatomic_set(&rs->migration_dirty_pages, 0);
+    return 0;
+}
+
+/* ------------------------------------------------------------ handlers: save */
+
+static void ram_state_free(RAMState *rs)
+{
+    RAMBlock *rb;
+
+    if (!rs) {
+        return;
+    }
+    if (rs->dirty_log_started) {
+        memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
+    }
+    RAMBLOCK_FOREACH(rb) {
+        g_free(rb->bmap);
+        rb->bmap = NULL;
+        g_free(rb->clear_bmap);
+        rb->clear_bmap = NULL;
+    }
+    g_free(rs);
+}
+
+static void ram_save_cleanup(void *opaque)
+{
+    RAMMigration *rm = opaque;
+    RAMState *rs;
+
+    qemu_mutex_lock(&rm->lock);
+    rs = rm->save;
+    rm->save = NULL;
+    qemu_mutex_unlock(&rm->lock);
+    if (rs) {
+        trace_ram_save_cleanup();
+        ram_state_free(rs);
+    }
+}
+
+static void ram_write_block_list(QEMUFile *f)
+{
+    uint64_t total = 0;
+    RAMBlock *rb;
+
+    /* Total of every block, ignored ones included (facts 3.3). */
+    RAMBLOCK_FOREACH(rb) {
+        total += rb->used_length;
+    }
+    qemu_put_be64(f, total | RAM_SAVE_FLAG_MEM_SIZE);
+    RAMBLOCK_FOREACH(rb) {
+        qemu_put_counted_string(f, rb->idstr);
+        qemu_put_be64(f, rb->used_length);
+        if (migrate_postcopy_ram() &&
+            rb->page_size != qemu_real_host_page_size) {
+            qemu_put_be64(f, rb->page_size);
+        }
+        if (migrate_ignore_shared()) {
+            qemu_put_be64(f, rb->mr ? rb->mr->addr : rb->mr_addr);
+        }
+    }
+}
+
+static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    RAMMigration *rm = opaque;
+    RAMState *rs;
+    RAMBlock *rb;
+
+    ram_save_cleanup(rm);       /* a previous migration that was not cleaned */
+    RAMBLOCK_FOREACH(rb) {
+        if (strlen(rb->idstr) > QEMU_VM_COUNTED_STRING_MAX ||
+            !QEMU_IS_ALIGNED(rb->used_length, TARGET_PAGE_SIZE)) {
+            error_setg(errp, "ram: block %s: name longer than 255 bytes or "
+                       "length 0x%" PRIx64 " not page aligned", rb->idstr,
+                       rb->used_length);
+            return -EINVAL;
+        }
+    }
+
+    rs = g_new0(RAMState, 1);
+    rs->stats = &migrate_get_current()->stats;
+    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+        unsigned long pages = ramblock_pages(rb);
+
+        rb->bmap = bitmap_new(pages);
+        bitmap_set(rb->bmap, 0, pages);
+        rs->migration_dirty_pages += pages;
+    }
+    /*
+     * From here on every write is logged; a page written before is still
+     * dirty in bmap, so nothing is missed.
+     */
+    memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION);
+    rs->dirty_log_started = true;
+    migration_bitmap_sync(rs);
+
+    qemu_mutex_lock(&rm->lock);
+    rm->save = rs;
+    qemu_mutex_unlock(&rm->lock);
+    trace_ram_save_setup(rs->migration_dirty_pages);
+
+    ram_write_block_list(f);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    return qemu_file_get_error_obj(f, errp);
+}
+
+static int ram_save_iterate(QEMUFile *f, void *opaque)
+{
+    RAMMigration *rm = opaque;
+    RAMState *rs = rm->save;
+    uint64_t t0 = now_ms();
+    uint64_t pages = 0;
+    int done = 0;
+    int ret;
+
+    if (!rs) {
+        qemu_file_set_error_obj(f, -EINVAL, NULL);
+        return -EINVAL;
+    }
+    while (!qemu_file_rate_limit(f)) {
+        if (!ram_find_and_save_block(rs, f)) {
+            done = 1;
+            break;
+        }
+        pages++;
+        if ((pages % RAM_ITERATE_CHECK_PAGES) == 0 &&
+            now_ms() - t0 > RAM_ITERATE_MAX_WAIT_MS) {
+            break;
+        }
+    }
+    stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    ret = qemu_file_get_error(f);
+    trace_ram_save_iterate(pages, done, ret);
+    return ret < 0 ? ret : done;
+}
+
+static int ram_save_complete(QEMUFile *f, void *opaque)
+{
+    RAMMigration *rm = opaque;
+    RAMState *rs = rm->save;
+    uint64_t pages = 0;
+    int ret;
+
+    if (!rs) {
+        qemu_file_set_error_obj(f, -EINVAL, NULL);
+        return -EINVAL;
+    }
+    migration_bitmap_sync(rs);
+    while (ram_find_and_save_block(rs, f)) {
+        pages++;
+        if ((pages % RAM_ITERATE_CHECK_PAGES) == 0 && qemu_file_get_error(f)) {
+            break;
+        }
+    }
+    stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
+    qemu_fflush(f);
+    ret = qemu_file_get_error(f);
+    trace_ram_save_complete(pages, ret);
+    return ret;
+}
+
+static void ram_state_pending_estimate(void *opaque, uint64_t *must_precopy,
+                                       uint64_t *can_postcopy)
+{
+    RAMMigration *rm = opaque;
+    RAMState *rs = rm->save;
+
+    if (rs) {
+        *must_precopy += qatomic_read(&rs->migration_dirty_pages) *
+                         TARGET_PAGE_SIZE;
+    }
+}
+
+static void ram_state_pending_exact(void *opaque, uint64_t *must_precopy,
+                                    uint64_t *can_postcopy)
+{
+    RAMMigration *rm = opaque;
+
+    if (rm->save) {
+        migration_bitmap_sync(rm->save);
+    }
+    ram_state_pending_estimate(opaque, must_precopy, can_postcopy);
+}
+
+uint64_t ram_bytes_remaining(void)
+{
+    uint64_t r = 0;
+
+    qemu_mutex_lock(&ram_migration.lock);
+    if (ram_migration.save) {
+        r = qatomic_read(&ram_migration.save->migration_dirty_pages) *
+            TARGET_PAGE_SIZE;
+    }
+    qemu_mutex_unlock(&ram_migration.lock);
+    return r;
+}
+
+/* ------------------------------------------------------------ handlers: load */
+
+static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    RAMMigration *rm = opaque;
+    RAMBlock *rb;
+
+    g_free(rm->load);
+    rm->load = g_new0(RAMLoadState, 1);
+    RAMBLOCK_FOREACH(rb) {
+        g_free(rb->receivedmap);
+        rb->receivedmap = bitmap_new(ramblock_pages(rb));
+    }
+    return 0;
+}
+
+static int ram_load_cleanup(void *opaque)
+{
+    RAMMigration *rm = opaque;
+    RAMBlock *rb;
+
+    g_free(rm->load);
+    rm->load = NULL;
+    RAMBLOCK_FOREACH(rb) {
+        g_free(rb->receivedmap);
+        rb->receivedmap = NULL;
+    }
+    return 0;
+}
+
+/* Read a counted block name and find the block; NULL with @errp set. */
+static RAMBlock *ram_load_block_name(QEMUFile *f, const char *what,
+                                     Error **errp)
+{
+    char name[QEMU_VM_COUNTED_STRING_MAX + 1];
+    uint64_t pos = qemu_file_transferred(f);
+    size_t len = qemu_get_counted_string(f, name);
+    RAMBlock *rb;
+
+    if (qemu_file_get_error(f)) {
+        qemu_file_get_error_obj(f, errp);
+        error_prepend(errp, "ram: reading the block name of %s at offset %"
+                      PRIu64 ": ", what, pos);
+        return NULL;
+    }
+    if (len == 0 || len != strlen(name)) {
+        error_setg(errp, "ram: bad block name (length %zu) in %s at offset %"
+                   PRIu64, len, what, pos);
+        return NULL;
+    }
+    rb = qemu_ram_block_by_name(name);
+    if (!rb) {
+        error_setg(errp, "ram: unknown ramblock \"%s\" in %s at offset %"
+                   PRIu64 ", cannot accept migration", name, what, pos);
+        return NULL;
+    }
+    return rb;
+}
+
+static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
+{
+    uint64_t seen = 0;
+
+    trace_ram_load_block_list(total);
+    while (seen < total) {
+        RAMBlock *rb = ram_load_block_name(f, "the MEM_SIZE list", errp);
+        uint64_t length;
+
+        if (!rb) {
+            return -EINVAL;
+        }
+        length = qemu_get_be64(f);
+        if (qemu_file_get_error_obj(f, errp)) {
+            error_prepend(errp, "ram: MEM_SIZE entry of block %s: ",
+                          rb->idstr);
+            return -EIO;
+        }
+        if (length != rb->used_length) {
+            error_setg(errp, "ram: block %s has length 0x%" PRIx64 " in the "
+                       "stream but 0x%" PRIx64 " here (resizing is not "
+                       "supported)", rb->idstr, length, rb->used_length);
+            return -EINVAL;
+        }
+        if (length > total - seen) {
+            error_setg(errp, "ram: MEM_SIZE list: block %s (0x%" PRIx64
+                       ") goes past the announced total 0x%" PRIx64,
+                       rb->idstr, length, total);
+            return -EINVAL;
+        }
+        /*
+         * No page-size field: it is only present after POSTCOPY_ADVISE,
+         * which this build rejects.
+         */
+        if (migrate_ignore_shared()) {
+            uint64_t addr = qemu_get_be64(f);
+            hwaddr local = rb->mr ? rb->mr->addr : rb->mr_addr;
+
+            if (qemu_file_get_error_obj(f, errp)) {
+                error_prepend(errp, "ram: MEM_SIZE entry of block %s: ",
+                              rb->idstr);
+                return -EIO;
+            }
+            if (ramblock_is_ignored(rb) && addr != local) {
+                error_setg(errp, "ram: ignored block %s is at 0x%" PRIx64
+                           " in the stream but 0x%" PRIx64 " here",
+                           rb->idstr, addr, local);
+                return -EINVAL;
+            }
+        }
+        seen += length;
+    }
+    return 0;
+}
+
+static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
+                         int flags, Error **errp)
+{
+    uint64_t pos = qemu_file_transferred(f) - 8;
+    const char *what = flags & RAM_SAVE_FLAG_ZERO ? "a ZERO record"
+                                                 : "a PAGE record";
+    RAMBlock *rb;
+    uint8_t *host;
+
+    if (flags & RAM_SAVE_FLAG_CONTINUE) {
+        rb = ls->last_recv_block;
+        if (!rb) {
+            error_setg(errp, "ram: CONTINUE with no previous block in %s at "
+                       "offset %" PRIu64, what, pos);
+            return -EINVAL;
+        }
+    } else {
+        rb = ram_load_block_name(f, what, errp);
+        if (!rb) {
+            return -EINVAL;
+        }
+        ls->last_recv_block = rb;
+    }
+    if (ramblock_is_ignored(rb)) {
+        error_setg(errp, "ram: page of ignored block %s at offset %" PRIu64,
+                   rb->idstr, pos);
+        return -EINVAL;
+    }
+    if (!rb->host || addr >= rb->used_length ||
+        rb->used_length - addr < TARGET_PAGE_SIZE) {
+        error_setg(errp, "ram: page 0x%" PRIx64 " is outside block %s "
+                   "(used length 0x%" PRIx64 ") in %s at offset %" PRIu64,
+                   addr, rb->idstr, rb->used_length, what, pos);
+        return -EINVAL;
+    }
+    host = rb->host + addr;
+    if (flags & RAM_SAVE_FLAG_ZERO) {
+        int fill = qemu_get_byte(f);
+
+        if (qemu_file_get_error(f)) {
+            return qemu_file_get_error(f);
+        }
+        if (fill != 0) {
+            error_setg(errp, "ram: zero page 0x%" PRIx64 " of block %s has "
+                       "fill byte 0x%02x (must be 0) at offset %" PRIu64,
+                       addr, rb->idstr, fill, pos);
+            return -EINVAL;
+        }
+        /* Do not touch memory that is already zero (maybe never mapped). */
+        if (!buffer_is_zero(host, TARGET_PAGE_SIZE)) {
+            memset(host, 0, TARGET_PAGE_SIZE);
+        }
+    } else {
+        /* Straight into guest RAM; a short read leaves the file failed. */
+        qemu_get_buffer(f, host, TARGET_PAGE_SIZE);
+        if (qemu_file_get_error(f)) {
+            return qemu_file_get_error(f);
+        }
+    }
+    if (rb->receivedmap) {
+        set_bit(addr >> TARGET_PAGE_BITS, rb->receivedmap);
+    }
+    return 0;
+}
+
+static const char *ram_unsupported_flag(int flags)
+{
+    switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
+    case RAM_SAVE_FLAG_XBZRLE:
+        return "XBZRLE pages";
+    case RAM_SAVE_FLAG_COMPRESS_PAGE:
+        return "compressed pages (RAM_SAVE_FLAG_COMPRESS_PAGE)";
+    case RAM_SAVE_FLAG_MULTIFD_FLUSH:
+        return "multifd (RAM_SAVE_FLAG_MULTIFD_FLUSH)";
+    case RAM_SAVE_FLAG_HOOK:
+        return "RDMA (RAM_SAVE_FLAG_HOOK)";
+    default:
+        return NULL;
+    }
+}
+
+static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
+                          Error **errp)
+{
+    RAMMigration *rm = opaque;
+    RAMLoadState *ls = rm->load;
+    const char *unsupported;
+    int ret;
+
+    if (version_id != RAM_SECTION_VERSION) {
+        error_setg(errp, "ram: section version %d is not supported "
+                   "(only %d)", version_id, RAM_SECTION_VERSION);
+        return -EINVAL;
+    }
+    if (!ls) {
+        error_setg(errp, "ram: load without load_setup");
+        return -EINVAL;
+    }
+    for (;;) {
+        uint64_t pos = qemu_file_transferred(f);
+        uint64_t word = qemu_get_be64(f);
+        uint64_t addr = word & TARGET_PAGE_MASK;
+        int flags = word & ~TARGET_PAGE_MASK;
+
+        if (qemu_file_get_error(f)) {
+            qemu_file_get_error_obj(f, errp);
+            error_prepend(errp, "ram: reading a record at offset %" PRIu64
+                          ": ", pos);
+            return -EIO;
+        }
+        trace_ram_load_record(flags, addr);
+        if (flags & ~RAM_SAVE_FLAG_KNOWN) {
+            error_setg(errp, "ram: unknown flags 0x%x in record 0x%" PRIx64
+                       " at offset %" PRIu64, flags & ~RAM_SAVE_FLAG_KNOWN,
+                       word, pos);
+            return -EINVAL;
+        }
+        switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
+        case RAM_SAVE_FLAG_MEM_SIZE:
+            if (flags & RAM_SAVE_FLAG_CONTINUE) {
+                goto bad_combination;
+            }
+            ret = ram_load_block_list(f, addr, errp);
+            break;
+        case RAM_SAVE_FLAG_ZERO:
+        case RAM_SAVE_FLAG_PAGE:
+            ret = ram_load_page(f, ls, addr, flags, errp);
+            if (ret < 0 && errp && !*errp) {
+                qemu_file_get_error_obj(f, errp);
+                error_prepend(errp, "ram: page 0x%" PRIx64 " at offset %"
+                              PRIu64 ": ", addr, pos);
+            }
+            break;
+        case RAM_SAVE_FLAG_EOS:
+            if (flags & RAM_SAVE_FLAG_CONTINUE) {
+                goto bad_combination;
+            }
+            return 0;
+        default:
+            unsupported = ram_unsupported_flag(flags);
+            if (unsupported) {
+                error_setg(errp, "ram: %s are not supported by this build "
+                           "yet (flags 0x%x at offset %" PRIu64 ")",
+                           unsupported, flags, pos);
+                return -ENOTSUP;
+            }
+            goto bad_combination;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        continue;
+
+bad_combination:
+        error_setg(errp, "ram: unknown combination of migration flags 0x%x "
+                   "at offset %" PRIu64, flags, pos);
+        return -EINVAL;
+    }
+}
+
+/* ------------------------------------------------------------ registration */
+
+static const SaveVMHandlers savevm_ram_handlers = {
+    .save_setup = ram_save_setup,
+    .save_live_iterate = ram_save_iterate,
+    .save_live_complete_precopy = ram_save_complete,
+    .state_pending_estimate = ram_state_pending_estimate,
+    .state_pending_exact = ram_state_pending_exact,
+    .save_cleanup = ram_save_cleanup,
+    .load_setup = ram_load_setup,
+    .load_state = ram_load_state,
+    .load_cleanup = ram_load_cleanup,
+};
+
+void ram_mig_init(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    qemu_mutex_init(&ram_migration.lock);
+    register_savevm_live("ram", 0, RAM_SECTION_VERSION, &savevm_ram_handlers,
+                         &ram_migration);
+}
