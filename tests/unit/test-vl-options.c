@@ -30,12 +30,18 @@ static int run(const char *const *args, char **out, char **err)
     GError *gerr = NULL;
     int wait_status = 0;
 
+    /* a binary that does not exit by itself fails the case, not the run */
+    g_ptr_array_add(argv, (gpointer)"timeout");
+    g_ptr_array_add(argv, (gpointer)"-s");
+    g_ptr_array_add(argv, (gpointer)"KILL");
+    g_ptr_array_add(argv, (gpointer)"30");
     g_ptr_array_add(argv, binary);
     for (int i = 0; args[i]; i++) {
         g_ptr_array_add(argv, (gpointer)args[i]);
     }
     g_ptr_array_add(argv, NULL);
-    g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDIN_FROM_DEV_NULL,
+    g_spawn_sync(NULL, (char **)argv->pdata, NULL,
+                 G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_SEARCH_PATH,
                  NULL, NULL, out, err, &wait_status, &gerr);
     g_assert_no_error(gerr);
     g_ptr_array_free(argv, true);
@@ -86,8 +92,13 @@ static const BadCase bad_cases[] = {
     { { "-vga", "std" }, "only -vga none is supported" },
     { { "-global", "e1000.mac=1" }, "-global: unknown driver 'e1000'" },
     { { "-global", "migration" }, "expected DRIVER.PROPERTY=VALUE" },
-    { { "-incoming", "tcp:0:4444" },
-      "-incoming: migration is not available in this build yet" },
+    { { "-incoming", "bogus:xyz" },
+      "-incoming bogus:xyz: unknown migration protocol: bogus:xyz" },
+    { { "-incoming", "tcp:nohost" }, "missing port" },
+    { { "-global", "migration.nosuch=1" },
+      "can't apply global migration.nosuch=1: Property 'migration.nosuch' not found" },
+    { { "-global", "migration.send-configuration=maybe" },
+      "Parameter 'migration.send-configuration' expects 'on' or 'off'" },
     { { "-accel", "kvm" }, "accelerator 'kvm' is not supported" },
     { { "-cpu", "sifive-u54" }, "unable to find CPU model 'sifive-u54'" },
     { { "-trace", "enable=no_such_event_anywhere_xyz" }, "-trace" },
