@@ -1,0 +1,751 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Migration benchmark: Godwit against stock QEMU, same scenarios, same run.
+
+    migration-bench.py [--binary PATH] [--qemu PATH] [--scenario NAME]...
+                       [--repeat N] [--quick] [--json FILE]
+
+Each scenario migrates a guest from a source process to a destination process
+on this host over a unix socket (unix:PATH, not TCP loopback, so that the
+figures measure the migration code and not the TCP stack), drives both sides
+over QMP exactly as a management layer would, and reads the figures from the
+source's query-migrate and from the STOP/RESUME event timestamps of the two
+processes (both on this host: the same wall clock).
+
+Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
+
+  paused-random  -m 2G -S; 1 GiB of deterministic pseudo-random bytes placed at
+                 0x80000000 on the source with -device loader, 1 GiB zero
+  paused-zero    -m 4G -S; nothing written: 4 GiB of zero pages
+  live-a-b       -m 512M; the a-b guest dirties 1..100 MiB as fast as it can
+  live-rate      -m 1G; the rate guest dirties 100 MiB/s; max-bandwidth 1 GiB/s
+
+A scenario name may carry a suffix, e.g. paused-zero:cold or live-a-b:prealloc.
+
+The benchmark prints figures and never fails on time: its exit status is 1
+only when a migration fails (or a process misbehaves), 0 otherwise.
+Only the Python 3 standard library is used.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MiB = 1 << 20
+GiB = 1 << 30
+DRAM_BASE = 0x80000000
+HUGE_BANDWIDTH = 100 * GiB          # bytes/s: "unlimited" for the paused cases
+LIVE_BANDWIDTH = 1 * GiB            # bytes/s
+DEFAULT_DOWNTIME_LIMIT = 300        # ms, QEMU's default
+LIVE_CONVERGE_TIMEOUT = 60.0        # s, before raising downtime-limit
+RAISED_DOWNTIME_LIMITS = (1000, 5000, 20000)
+SEED = b'godwit-migration-bench-v1'
+
+# name: (kind, RAM, pseudo-random bytes, guest, quick RAM, quick random bytes)
+SCENARIOS = {
+    'paused-random': dict(kind='paused', ram=2 * GiB, random=1 * GiB,
+                          quick_ram=512 * MiB, quick_random=256 * MiB),
+    'paused-zero': dict(kind='paused', ram=4 * GiB, random=0,
+                        quick_ram=1 * GiB, quick_random=0),
+    'live-a-b': dict(kind='live', ram=512 * MiB, guest='a-b',
+                     quick_ram=256 * MiB, bandwidth=LIVE_BANDWIDTH),
+    'live-rate': dict(kind='live', ram=1 * GiB, guest='rate',
+                      quick_ram=256 * MiB, bandwidth=LIVE_BANDWIDTH),
+}
+MEMORY_MODES = ('cold', 'prealloc')
+
+# Targets for Godwit on the reference machine (2 cores, loopback), in ms:
+# (scenario, memory mode) -> {figure: limit}.  Informational only.
+TARGETS = {
+    ('paused-random', 'prealloc'): {'total-time': 330},
+    ('paused-random', 'cold'): {'total-time': 2000},
+    ('paused-zero', 'prealloc'): {'total-time': 200},
+    ('paused-zero', 'cold'): {'total-time': 60},
+    ('live-a-b', 'cold'): {'downtime': 35},
+    ('live-a-b', 'prealloc'): {'downtime': 35},
+    ('live-rate', 'cold'): {'total-time': 1200, 'downtime': 5},
+    ('live-rate', 'prealloc'): {'total-time': 1200, 'downtime': 5},
+}
+
+# Figures in the tables: (key, heading, format, "lower is better")
+TIME_FIGURES = ('total-time', 'downtime', 'wall-downtime', 'setup-time', 'wall-total')
+COLUMNS = [
+    ('total-time', 'total ms', '%.0f'),
+    ('downtime', 'downtime ms', '%.0f'),
+    ('wall-downtime', 'wall-dt ms', '%.1f'),
+    ('setup-time', 'setup ms', '%.0f'),
+    ('wall-total', 'wall-tot ms', '%.0f'),
+    ('transferred-mib', 'xfer MiB', '%.1f'),
+    ('throughput-mibs', 'MiB/s', '%.0f'),
+    ('mbps', 'mbps', '%.0f'),
+    ('dirty-sync-count', 'syncs', '%.0f'),
+    ('loadavg', 'load', '%.1f'),
+]
+
+
+class BenchError(Exception):
+    pass
+
+
+class Terminated(BaseException):
+    pass
+
+
+def _on_signal(signum, frame):
+    raise Terminated('signal %d' % signum)
+
+
+# ---------------------------------------------------------------- helpers
+
+def guest_image(name, path):
+    """Write a built-in guest ELF from its committed generated header."""
+    text = open(os.path.join(SRC, 'tests', 'migration-guest', name + '.h')).read()
+    body = text[text.index('{') + 1:text.index('};')]
+    data = bytes(int(x, 16) for x in re.findall(r'0x([0-9a-fA-F]{2})', body))
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def random_file(path, size):
+    """Deterministic pseudo-random bytes: SHAKE-128 of (seed, chunk index)."""
+    chunk = 64 * MiB
+    with open(path, 'wb') as f:
+        for i in range(0, size, chunk):
+            n = min(chunk, size - i)
+            f.write(hashlib.shake_128(SEED + i.to_bytes(8, 'little')).digest(n))
+
+
+def _die_with_parent():
+    """In the child: get SIGKILL when the benchmark dies, even by SIGKILL."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def mem_available():
+    try:
+        for line in open('/proc/meminfo'):
+            if line.startswith('MemAvailable:'):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def event_time(ev):
+    ts = ev['timestamp']
+    return ts['seconds'] + ts['microseconds'] / 1e6
+
+
+def human_size(n):
+    if n >= GiB and n % GiB == 0:
+        return '%dG' % (n // GiB)
+    return '%dM' % (n // MiB)
+
+
+class QMP:
+    """A minimal QMP client that keeps every event it sees."""
+
+    def __init__(self, path, proc, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise BenchError('process exited with status %d before its QMP '
+                                 'socket came up' % proc.returncode)
+            self.sock = socket.socket(socket.AF_UNIX)
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise BenchError('QMP socket %s did not come up' % path)
+                time.sleep(0.02)
+        self.sock.settimeout(timeout)
+        self.f = self.sock.makefile('rwb')
+        self.events = []
+        self.greeting = self._recv()
+        self.cmd('qmp_capabilities')
+
+    def _recv(self, timeout=None):
+        if timeout is not None:
+            self.sock.settimeout(max(timeout, 0.001))
+        try:
+            line = self.f.readline()
+        except socket.timeout:
+            return None
+        finally:
+            if timeout is not None:
+                self.sock.settimeout(60)
+        if not line:
+            raise BenchError('QMP connection closed')
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.f.write(json.dumps(msg).encode() + b'\n')
+        self.f.flush()
+        while True:
+            r = self._recv()
+            if r is None:
+                raise BenchError('%s: no reply' % name)
+            if 'event' in r:
+                self.events.append(r)
+                continue
+            if 'error' in r:
+                raise BenchError('%s: %s' % (name, r['error'].get('desc')))
+            return r.get('return')
+
+    def find(self, pred):
+        for e in self.events:
+            if pred(e):
+                return e
+        return None
+
+    def wait(self, pred, timeout):
+        """Wait for an event matching pred; None on timeout."""
+        deadline = time.time() + timeout
+        while True:
+            e = self.find(pred)
+            if e is not None:
+                return e
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            r = self._recv(timeout=left)
+            if r is not None and 'event' in r:
+                self.events.append(r)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def is_migration(*states):
+    return lambda e: e['event'] == 'MIGRATION' and e['data'].get('status') in states
+
+
+# ---------------------------------------------------------------- one run
+
+class Run:
+    """One migration: source and destination processes, always cleaned up."""
+
+    def __init__(self, binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
+        self.binary = binary
+        self.scenario = scenario
+        self.mode = mode
+        self.cfg = cfg
+        self.tmp = tempfile.mkdtemp(prefix='%s-%s-' % (scenario, mode), dir=tmp)
+        self.ram = cfg['quick_ram'] if quick else cfg['ram']
+        self.rndfile = rndfile
+        self.elves = elves
+        self.procs = {}
+        self.qmps = {}
+        self.notes = []
+
+    def argv(self, side):
+        d = self.tmp
+        a = [self.binary, '-M', 'virt', '-m', human_size(self.ram), '-bios', 'none',
+             '-display', 'none', '-nodefaults',
+             '-qmp', 'unix:%s,server=on,wait=off' % os.path.join(d, side + '.qmp')]
+        if self.mode == 'prealloc':
+            a.append('-mem-prealloc')
+        if self.cfg['kind'] == 'paused':
+            a += ['-S', '-serial', 'none']
+            if side == 'src' and self.rndfile:
+                a += ['-device', 'loader,file=%s,addr=0x%x' % (self.rndfile, DRAM_BASE)]
+        else:
+            a += ['-kernel', self.elves[self.cfg['guest']],
+                  '-serial', 'file:' + os.path.join(d, side + '.serial')]
+        if side == 'dst':
+            a += ['-incoming', 'unix:' + os.path.join(d, 'mig.sock')]
+        return a
+
+    def start(self, side):
+        log = open(os.path.join(self.tmp, side + '.log'), 'wb')
+        argv = self.argv(side)
+        with open(os.path.join(self.tmp, side + '.cmdline'), 'w') as f:
+            f.write(' '.join(argv) + '\n')
+        self.procs[side] = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            preexec_fn=_die_with_parent)
+        log.close()
+        # -mem-prealloc of 4 GiB can take seconds before QMP answers
+        self.qmps[side] = QMP(os.path.join(self.tmp, side + '.qmp'),
+                              self.procs[side], timeout=120)
+
+    def log_tail(self, side, n=600):
+        try:
+            data = open(os.path.join(self.tmp, side + '.log'), 'rb').read()
+        except OSError:
+            return ''
+        return data[-n:].decode(errors='replace').strip()
+
+    def serial(self, side):
+        try:
+            return open(os.path.join(self.tmp, side + '.serial'), 'rb').read()
+        except OSError:
+            return b''
+
+    def wait_serial(self, side, pred, timeout, what):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred(self.serial(side)):
+                return
+            p = self.procs[side]
+            if p.poll() is not None:
+                raise BenchError('%s exited with status %d while waiting for %s'
+                                 % (side, p.returncode, what))
+            time.sleep(0.02)
+        raise BenchError('%s: %s did not happen within %.0f s' % (side, what, timeout))
+
+    def cleanup(self):
+        for q in self.qmps.values():
+            q.close()
+        for side, p in self.procs.items():
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print('warning: %s (pid %d) did not die' % (side, p.pid), file=sys.stderr)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def quit(self):
+        for side, q in self.qmps.items():
+            try:
+                q.cmd('quit')
+            except (BenchError, OSError):
+                pass
+        for side, p in self.procs.items():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def execute(self):
+        cfg = self.cfg
+        live = cfg['kind'] == 'live'
+        self.start('dst')
+        self.start('src')
+        src, dst = self.qmps['src'], self.qmps['dst']
+        caps = [{'capability': 'events', 'state': True}]
+        src.cmd('migrate-set-capabilities', capabilities=caps)
+        dst.cmd('migrate-set-capabilities', capabilities=caps)
+        bandwidth = cfg.get('bandwidth', HUGE_BANDWIDTH)
+        downtime_limit = DEFAULT_DOWNTIME_LIMIT
+        src.cmd('migrate-set-parameters', **{'max-bandwidth': bandwidth,
+                                             'downtime-limit': downtime_limit})
+        st = dst.cmd('query-status')
+        if st.get('status') != 'inmigrate':
+            raise BenchError('destination is %r, not inmigrate' % st.get('status'))
+        if live:
+            # steady state: the guest has zeroed its range and is dirtying
+            self.wait_serial('src', lambda s: b'B' in s, 60, "the guest's first 'B'")
+            if b'X' in self.serial('src'):
+                raise BenchError('guest trapped on the source: %r' % self.serial('src')[-80:])
+        else:
+            st = src.cmd('query-status')
+            if st.get('running'):
+                raise BenchError('source is running in a paused scenario')
+        loadavg = os.getloadavg()[0]
+
+        t0 = time.time()
+        src.cmd('migrate', uri='unix:' + os.path.join(self.tmp, 'mig.sock'))
+        done = is_migration('completed', 'failed', 'cancelled')
+        ev = src.wait(done, LIVE_CONVERGE_TIMEOUT if live else 600)
+        raised = list(RAISED_DOWNTIME_LIMITS) if live else []
+        while ev is None and raised:
+            prev, downtime_limit = downtime_limit, raised.pop(0)
+            self.notes.append('did not converge in %.0f s with downtime-limit %d ms; '
+                              'raised to %d ms' % (LIVE_CONVERGE_TIMEOUT, prev,
+                                                   downtime_limit))
+            src.cmd('migrate-set-parameters', **{'downtime-limit': downtime_limit})
+            ev = src.wait(done, LIVE_CONVERGE_TIMEOUT)
+        if ev is None:
+            info = src.cmd('query-migrate')
+            src.cmd('migrate_cancel')
+            raise BenchError('source migration did not finish (status %s)'
+                             % info.get('status'))
+        if ev['data']['status'] != 'completed':
+            info = src.cmd('query-migrate')
+            raise BenchError('source migration %s: %s' % (
+                ev['data']['status'], info.get('error-desc', 'no error-desc')))
+
+        # destination: loaded everything, and in the expected run state
+        dev = dst.wait(is_migration('completed', 'failed'), 120)
+        if dev is None:
+            raise BenchError('destination sent no MIGRATION completed event')
+        if dev['data']['status'] != 'completed':
+            raise BenchError('destination migration %s: %s'
+                             % (dev['data']['status'], self.log_tail('dst')))
+        stop = resume = None
+        if live:
+            resume = dst.wait(lambda e: e['event'] == 'RESUME', 30)
+            if resume is None:
+                raise BenchError('destination sent no RESUME event')
+            stop = src.find(lambda e: e['event'] == 'STOP')
+            if stop is None:
+                raise BenchError('source sent no STOP event')
+        # the MIGRATION completed event can precede the switch to postmigrate
+        deadline = time.time() + 10
+        while True:
+            sst = src.cmd('query-status')
+            if sst.get('status') != 'finish-migrate' or time.time() > deadline:
+                break
+            time.sleep(0.01)
+        # QEMU fills in total-time/downtime after the completed event: read
+        # the figures once the source has moved on to postmigrate
+        info = src.cmd('query-migrate')
+        if info.get('status') != 'completed':
+            raise BenchError('source query-migrate status %s' % info.get('status'))
+        dst_st = dst.cmd('query-status')
+        if sst.get('running') or sst.get('status') != 'postmigrate':
+            raise BenchError('source is %r after migration, expected postmigrate'
+                             % sst.get('status'))
+        if live:
+            if not dst_st.get('running'):
+                raise BenchError('destination is %r, expected running' % dst_st.get('status'))
+            # the guest goes on on the destination: a new 'B' arrives.  A
+            # stalled guest is recorded (and fails the run of --binary), not
+            # raised: stock QEMU 7.2 does not re-arm the ACLINT timer on the
+            # destination, so the rate guest sleeps forever in wfi there.
+            n = self.serial('dst').count(b'B')
+            try:
+                self.wait_serial('dst', lambda s: s.count(b'B') > n, 10,
+                                 "guest progress on the destination (a new 'B')")
+                guest_progress = True
+            except BenchError as e:
+                if self.procs['dst'].poll() is not None:
+                    raise
+                guest_progress = False
+                self.notes.append('GUEST STALLED: %s' % e)
+            if b'X' in self.serial('dst'):
+                raise BenchError('guest trapped on the destination: %r'
+                                 % self.serial('dst')[-80:])
+        else:
+            if dst_st.get('running') or dst_st.get('status') not in ('paused', 'prelaunch'):
+                raise BenchError('destination is %r, expected paused or prelaunch'
+                                 % dst_st.get('status'))
+            guest_progress = None
+        self.quit()
+
+        ram = info.get('ram', {})
+        r = {
+            'total-time': info.get('total-time'),
+            'downtime': info.get('downtime'),
+            'setup-time': info.get('setup-time'),
+            'wall-downtime': (event_time(resume) - event_time(stop)) * 1000 if live else None,
+            'wall-total': (event_time(dev) - t0) * 1000,
+            'transferred-mib': ram.get('transferred', 0) / MiB,
+            'mbps': ram.get('mbps'),
+            'dirty-sync-count': ram.get('dirty-sync-count'),
+            'ram-total-mib': ram.get('total', 0) / MiB,
+            'duplicate-pages': ram.get('duplicate'),
+            'normal-pages': ram.get('normal'),
+            'downtime-limit': downtime_limit,
+            'loadavg': loadavg,
+            'guest-progress': guest_progress,
+        }
+        if r['total-time']:
+            r['throughput-mibs'] = r['transferred-mib'] / (r['total-time'] / 1000)
+        else:
+            r['throughput-mibs'] = None
+        return r
+
+
+def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
+    run = Run(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
+    try:
+        r = run.execute()
+        r['notes'] = run.notes
+        return r
+    except (BenchError, OSError, ValueError) as e:
+        tails = []
+        for side in ('src', 'dst'):
+            t = run.log_tail(side)
+            if t:
+                tails.append('%s log: %s' % (side, t.replace('\n', ' | ')))
+        raise BenchError('; '.join([str(e)] + run.notes + tails))
+    finally:
+        run.cleanup()
+
+
+# ---------------------------------------------------------------- report
+
+def median_result(runs):
+    out = {}
+    for k in runs[0]:
+        vals = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
+        if k == 'notes':
+            out[k] = sorted({n for r in runs for n in r['notes']})
+        elif vals:
+            out[k] = statistics.median(vals)
+        else:
+            out[k] = runs[0][k]
+    out['runs'] = len(runs)
+    return out
+
+
+def fmt(v, f):
+    if v is None:
+        return '-'
+    return f % v
+
+
+def target_text(res, scenario, mode):
+    tg = TARGETS.get((scenario, mode), {})
+    parts = []
+    for k, lim in tg.items():
+        v = res.get(k)
+        ok = v is not None and v <= lim
+        parts.append('%s<=%d %s' % ('total' if k == 'total-time' else k, lim,
+                                     'ok' if ok else 'MISS'))
+    return ', '.join(parts)
+
+
+def print_table(label, path, results, rows, show_targets):
+    print()
+    print('== %s: %s' % (label, path))
+    head = ['scenario'] + [c[1] for c in COLUMNS] + (['target'] if show_targets else [])
+    lines = []
+    for sc, mode in rows:
+        res = results.get((sc, mode))
+        name = '%s %s' % (sc, mode)
+        if res is None:
+            continue
+        if 'error' in res or 'skipped' in res:
+            lines.append([name, ('FAILED: ' + res['error']) if 'error' in res
+                          else ('skipped: ' + res['skipped'])])
+            continue
+        line = [name] + [fmt(res.get(c[0]), c[2]) for c in COLUMNS]
+        if show_targets:
+            line.append(target_text(res, sc, mode))
+        lines.append(line)
+    widths = [max(len(str(x[i])) for x in [head] + [l for l in lines if len(l) > 2])
+              for i in range(len(head))]
+    print('  '.join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    for l in lines:
+        if len(l) == 2:
+            print(l[0].ljust(widths[0]) + '  ' + l[1])
+        else:
+            print('  '.join(str(x).rjust(w) if i else str(x).ljust(w)
+                            for i, (x, w) in enumerate(zip(l, widths))))
+    for sc, mode in rows:
+        res = results.get((sc, mode))
+        if res and res.get('notes'):
+            for n in res['notes']:
+                print('  note (%s %s): %s' % (sc, mode, n))
+
+
+def print_ratio(a_label, b_label, a, b, rows):
+    print()
+    print('== ratio %s / %s (times: %s/%s, > 1 means %s is faster; '
+          'throughput: %s/%s)' % (b_label, a_label, b_label, a_label, a_label,
+                                  a_label, b_label))
+    cols = [('total-time', 'total'), ('downtime', 'downtime'),
+            ('wall-downtime', 'wall-dt'), ('setup-time', 'setup'),
+            ('wall-total', 'wall-tot'), ('throughput-mibs', 'MiB/s')]
+    head = ['scenario'] + [c[1] for c in cols]
+    lines = []
+    for sc, mode in rows:
+        ra, rb = a.get((sc, mode)), b.get((sc, mode))
+        if not ra or not rb:
+            continue
+        line = ['%s %s' % (sc, mode)]
+        for k, _ in cols:
+            va, vb = ra.get(k), rb.get(k)
+            if not isinstance(va, (int, float)) or not isinstance(vb, (int, float)):
+                line.append('-')
+                continue
+            if k in TIME_FIGURES:
+                num, den = vb, va
+            else:
+                num, den = va, vb
+            if den == 0:
+                # a 0 ms figure: QMP reports whole milliseconds
+                line.append('inf' if num > 0 else '1.00')
+            else:
+                line.append('%.2f' % (num / den))
+        lines.append(line)
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
+    print('  '.join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    for l in lines:
+        print('  '.join(x.rjust(w) if i else x.ljust(w) for i, (x, w) in enumerate(zip(l, widths))))
+
+
+# ---------------------------------------------------------------- main
+
+def parse_scenarios(names):
+    rows = []
+    for n in names or list(SCENARIOS):
+        base, _, mode = n.partition(':')
+        if base not in SCENARIOS:
+            raise SystemExit('migration-bench: unknown scenario %r (have: %s)'
+                             % (base, ', '.join(SCENARIOS)))
+        if mode and mode not in MEMORY_MODES:
+            raise SystemExit('migration-bench: unknown memory mode %r (cold, prealloc)' % mode)
+        for m in ([mode] if mode else MEMORY_MODES):
+            if (base, m) not in rows:
+                rows.append((base, m))
+    return rows
+
+
+def resolve(path):
+    if os.sep in path:
+        return os.path.abspath(path) if os.access(path, os.X_OK) else None
+    return shutil.which(path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--binary', default=os.path.join(SRC, 'build', 'godwit-system-riscv64'),
+                    help='Godwit binary (default: build/godwit-system-riscv64)')
+    ap.add_argument('--qemu', default='qemu-system-riscv64',
+                    help='stock QEMU to compare with (default: qemu-system-riscv64 on PATH)')
+    ap.add_argument('--no-qemu', action='store_true', help='skip the stock QEMU columns')
+    ap.add_argument('--scenario', action='append', metavar='NAME',
+                    help='%s, optionally :cold or :prealloc (repeatable; default all)'
+                    % ', '.join(SCENARIOS))
+    ap.add_argument('--repeat', type=int, default=1, help='runs per figure; the median is shown')
+    ap.add_argument('--quick', action='store_true',
+                    help='smoke run: 256 MiB random, 1 GiB zero, 256 MiB live guests, 1 run')
+    ap.add_argument('--json', metavar='FILE', help='save the results as JSON')
+    args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
+    rows = parse_scenarios(args.scenario)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+
+    binaries = []
+    b = resolve(args.binary)
+    if not b:
+        print('migration-bench: --binary %s: not found or not executable' % args.binary,
+              file=sys.stderr)
+        return 1
+    binaries.append(('binary', b))
+    if args.no_qemu:
+        print('migration-bench: stock QEMU columns skipped: --no-qemu')
+    else:
+        q = resolve(args.qemu)
+        if q:
+            binaries.append(('qemu', q))
+        else:
+            print('migration-bench: stock QEMU columns skipped: %s not found '
+                  "(Debian: apt-get install qemu-system-misc)" % args.qemu)
+
+    for label, path in binaries:
+        try:
+            v = subprocess.run([path, '--version'], capture_output=True, text=True,
+                               timeout=10).stdout.split('\n')[0]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            v = 'unknown (%s)' % e
+        print('%-6s %s: %s' % (label, path, v))
+    la = os.getloadavg()
+    print('host: %d CPUs, load %.2f %.2f %.2f, MemAvailable %s MiB; transport unix socket; '
+          '%s; %d run(s) per figure (median)'
+          % (os.cpu_count(), la[0], la[1], la[2],
+             (mem_available() or 0) // MiB, 'quick' if args.quick else 'full sizes',
+             args.repeat))
+
+    results = {label: {} for label, _ in binaries}
+    failed = False
+    tmp = tempfile.mkdtemp(prefix='migration-bench-')
+    try:
+        elves = {}
+        for g in ('a-b', 'rate'):
+            elves[g] = os.path.join(tmp, g + '.elf')
+            guest_image(g, elves[g])
+        rndfiles = {}
+        for sc, mode in rows:
+            cfg = SCENARIOS[sc]
+            nrand = cfg.get('quick_random' if args.quick else 'random', 0)
+            if nrand and nrand not in rndfiles:
+                p = os.path.join(tmp, 'random-%d.bin' % nrand)
+                t = time.time()
+                random_file(p, nrand)
+                print('generated %d MiB of pseudo-random data in %.1f s'
+                      % (nrand // MiB, time.time() - t))
+                rndfiles[nrand] = p
+            ram = cfg['quick_ram'] if args.quick else cfg['ram']
+            need = ram * (2 if mode == 'prealloc' else 1) + nrand * 2
+            for label, path in binaries:
+                avail = mem_available()
+                if avail is not None and need > avail:
+                    results[label][(sc, mode)] = {
+                        'skipped': 'needs ~%d MiB, %d MiB available' % (need // MiB, avail // MiB)}
+                    print('%s %s %s: skipped (memory)' % (label, sc, mode))
+                    continue
+                runs = []
+                for i in range(args.repeat):
+                    t = time.time()
+                    try:
+                        r = run_one(path, sc, mode, cfg, tmp, args.quick,
+                                    rndfiles.get(nrand), elves)
+                    except BenchError as e:
+                        results[label][(sc, mode)] = {'error': str(e)}
+                        print('%s %s %s run %d: FAILED: %s' % (label, sc, mode, i + 1, e))
+                        failed = True
+                        break
+                    runs.append(r)
+                    if r['guest-progress'] is False and label == 'binary':
+                        print('%s %s %s run %d: FAILED: the guest made no progress on '
+                              'the destination' % (label, sc, mode, i + 1))
+                        failed = True
+                    print('%s %s %s run %d: total %s ms, downtime %s ms, wall-dt %s ms '
+                          '(%.1f s)' % (label, sc, mode, i + 1, r['total-time'], r['downtime'],
+                                        fmt(r['wall-downtime'], '%.1f'), time.time() - t))
+                    sys.stdout.flush()
+                else:
+                    results[label][(sc, mode)] = median_result(runs)
+    except (KeyboardInterrupt, Terminated) as e:
+        print('migration-bench: interrupted (%s); processes cleaned up' % (e or 'SIGINT'),
+              file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    for label, path in binaries:
+        print_table(label, path, results[label], rows, show_targets=(label == 'binary'))
+    if len(binaries) == 2:
+        print_ratio('binary', 'qemu', results['binary'], results['qemu'], rows)
+    print()
+    print('wall-dt: source STOP event -> destination RESUME event (live only; paused '
+          'guests emit neither); wall-tot: migrate command -> destination MIGRATION '
+          'completed event; MiB/s: ram transferred / total-time; mbps: as reported.')
+
+    if args.json:
+        out = {
+            'host': {'cpus': os.cpu_count(), 'loadavg-start': la, 'quick': args.quick,
+                     'repeat': args.repeat, 'transport': 'unix'},
+            'binaries': dict(binaries),
+            'results': {label: {'%s:%s' % k: v for k, v in res.items()}
+                        for label, res in results.items()},
+        }
+        with open(args.json, 'w') as f:
+            json.dump(out, f, indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
