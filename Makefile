@@ -5,6 +5,7 @@
 #   make check        build and run every test (unit + qtest); last line: N passed, N failed
 #   make check-unit   unit tests only
 #   make check-qtest  qtest-style tests only (start godwit processes)
+#   make check-asan   unit tests and the monitor/migration qtests built with ASan+UBSan
 #   make bench        build and run the benchmarks under tests/bench/ (prints figures)
 #   make demo         the main job: boot the default guest and show it running
 #   make lint         grep for banned patterns (printf diagnostics, private headers in hw/)
@@ -17,7 +18,7 @@ NINJA ?= ninja
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= $(if $(filter true,$(CI)),--enable-werror,)
 
-.PHONY: all deps configure check check-unit check-qtest bench demo lint clean distclean
+.PHONY: all deps configure check check-unit check-qtest check-asan bench demo lint clean distclean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) -j$(JOBS)
@@ -44,6 +45,21 @@ check-qtest: all
 	@sh scripts/setup-test-host.sh
 	python3 scripts/mtest-summary.py $(BUILD) --suite qtest --num-processes 1
 
+ASAN_BUILD ?= build-asan
+ASAN_QTESTS = qmp-test hmp-test qtest-proto-test memory-backend-test migration-test
+
+$(ASAN_BUILD)/build.ninja:
+	@sh scripts/install-deps.sh
+	./configure --builddir=$(abspath $(ASAN_BUILD)) --enable-sanitizers $(CONFIGURE_FLAGS)
+
+check-asan: $(ASAN_BUILD)/build.ninja
+	$(NINJA) -C $(ASAN_BUILD) -j$(JOBS)
+	@sh scripts/setup-test-host.sh
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    python3 scripts/mtest-summary.py $(ASAN_BUILD) --suite unit --num-processes 2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    python3 scripts/mtest-summary.py $(ASAN_BUILD) --num-processes 1 $(ASAN_QTESTS)
+
 bench: all
 	@sh scripts/install-deps.sh --bench
 	meson test -C $(BUILD) --benchmark --verbose --num-processes 1
@@ -55,6 +71,6 @@ lint:
 	sh scripts/lint.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)
 
 distclean: clean
