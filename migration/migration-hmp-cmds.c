@@ -146,6 +146,28 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         }
         monitor_printf(mon, "]\n");
     }
+    /* Godwit's x- figures, after every line QEMU 7.2 prints */
+    if (json_object_has_member(info, "x-progress")) {
+        monitor_printf(mon, "x-progress: %0.1f %%\n",
+                       json_object_get_double_member(info, "x-progress"));
+    }
+    if (json_object_has_member(info, "x-eta-ms")) {
+        monitor_printf(mon, "x-eta: %" PRIu64 " ms\n",
+                       (uint64_t)json_object_get_int_member(info, "x-eta-ms"));
+    }
+    if (json_object_has_member(info, "x-eta-basis")) {
+        monitor_printf(mon, "x-eta-basis: %s\n",
+                       json_object_get_string_member(info, "x-eta-basis"));
+    }
+    if (json_object_has_member(info, "x-convergence")) {
+        monitor_printf(mon, "x-convergence: %s\n",
+                       json_object_get_string_member(info, "x-convergence"));
+    }
+    if (json_object_has_member(info, "x-implied-downtime-ms")) {
+        monitor_printf(mon, "x-implied-downtime: %" PRIu64 " ms\n",
+                       (uint64_t)json_object_get_int_member(
+                           info, "x-implied-downtime-ms"));
+    }
     json_object_unref(info);
 }
 

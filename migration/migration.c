@@ -16,6 +16,7 @@
 #include "sysemu/sysemu.h"
 #include "exec/memory.h"
 #include "migration/migration.h"
+#include "migration/migration-progress.h"
 #include "migration/savevm.h"
 #include "migration/channel.h"
 #include "migration/socket.h"
@@ -319,6 +320,14 @@ static void migration_update_counters(MigrationState *s, int64_t now)
         bandwidth > 0) {
         s->expected_downtime = ram_bytes_remaining() / bandwidth;
     }
+    migration_progress_sample(&(MigProgressSample) {
+        .sent = cur, .remaining = ram_bytes_remaining(),
+        .sync_count = stat64_get(&s->stats.dirty_sync_count),
+        .dirty_rate = stat64_get(&s->stats.dirty_pages_rate) *
+                      TARGET_PAGE_SIZE,
+        .window_bytes = transferred, .window_ms = spent,
+        .downtime_limit = migrate_downtime_limit(),
+    });
     qemu_file_reset_rate_limit(s->to_dst_file);
     qemu_file_set_rate_limit(s->to_dst_file,
                              migrate_max_bandwidth() /
@@ -787,6 +796,7 @@ static void migrate_init(MigrationState *s)
     s->threshold_size = 0;
     s->mbps = 0;
     s->pages_per_second = 0;
+    migration_progress_reset();
     s->vm_was_running = false;
     s->rp_state.last_pong = 0;
     s->rp_state.pongs = 0;
@@ -1057,6 +1067,7 @@ static void fill_source_info(JsonObject *info, MigrationState *s)
         break;
     }
     json_object_set_string_member(info, "status", MigrationStatus_str(st));
+    migration_progress_fill_info(info, MigrationStatus_str(st));
 }
 
 static void fill_destination_info(JsonObject *info,

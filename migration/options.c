@@ -72,6 +72,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER:
     case MIGRATION_CAPABILITY_VALIDATE_UUID:
     case MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE:
+    case MIGRATION_CAPABILITY_X_IGNORE_SHARED:
         return true;
     default:
         return false;

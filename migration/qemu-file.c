@@ -37,9 +37,15 @@ struct QEMUFile {
     uint64_t pos;       /* bytes written to / read from the channel */
     bool eof;           /* input: the channel reported end of stream */
 
-    /* Any thread; atomic. */
+    /*
+     * Rate limit.  The bytes put in this period are those put since
+     * rate_limit_mark (owner thread: no atomic op per put) plus
+     * rate_limit_extra (qemu_file_acct_rate_limit, any thread; atomic).
+     * rate_limit_max: any thread; atomic.
+     */
     uint64_t rate_limit_max;
-    uint64_t rate_limit_used;
+    uint64_t rate_limit_mark;
+    uint64_t rate_limit_extra;
 
     /* Under err_lock; last_error may also be read with qatomic_read. */
     GMutex err_lock;
@@ -217,8 +223,8 @@ void qemu_fflush(QEMUFile *f)
 }
 
 /* Queue @len bytes at @base; the caller made room in f->iov first. */
-static void qemu_file_add_iov(QEMUFile *f, const uint8_t *base, size_t len,
-                              bool may_free)
+static inline void qemu_file_add_iov(QEMUFile *f, const uint8_t *base,
+                                     size_t len, bool may_free)
 {
     struct iovec *last = f->iovcnt ? &f->iov[f->iovcnt - 1] : NULL;
 
@@ -233,7 +239,6 @@ static void qemu_file_add_iov(QEMUFile *f, const uint8_t *base, size_t len,
         f->iovcnt++;
     }
     f->pending += len;
-    qatomic_add(&f->rate_limit_used, len);
 }
 
 /* Make sure @len bytes fit in buf and one more iovec entry is free. */
@@ -246,7 +251,8 @@ static inline void qemu_file_make_room(QEMUFile *f, size_t len)
 }
 
 /* Copy @len (<= QEMU_FILE_BUF_SIZE) bytes into buf and queue them. */
-static void qemu_file_put_small(QEMUFile *f, const void *p, size_t len)
+static inline void qemu_file_put_small(QEMUFile *f, const void *p,
+                                       size_t len)
 {
     assert(f->is_writable);
     if (qemu_file_get_error(f)) {
@@ -405,6 +411,16 @@ size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size,
     return MIN(size, avail - offset);
 }
 
+size_t qemu_peek_buffered(QEMUFile *f, uint8_t **buf)
+{
+    assert(!f->is_writable);
+    if (qemu_file_get_error(f)) {
+        return 0;
+    }
+    *buf = f->buf + f->buf_index;
+    return f->buf_size - f->buf_index;
+}
+
 int qemu_peek_byte(QEMUFile *f, int offset)
 {
     uint8_t *p;
@@ -428,10 +444,19 @@ void qemu_file_skip(QEMUFile *f, int size)
 }
 
 /* Consume exactly @size (<= QEMU_FILE_BUF_SIZE) bytes, or fail the file. */
-static uint8_t *qemu_file_take(QEMUFile *f, size_t size)
+static inline uint8_t *qemu_file_take(QEMUFile *f, size_t size)
 {
     uint8_t *p;
-    size_t n = qemu_peek_buffer(f, &p, size, 0);
+    size_t n;
+
+    /* fast path: already buffered (an error empties the buffer) */
+    if (likely(f->buf_size - f->buf_index >= size) &&
+        likely(!qemu_file_get_error(f))) {
+        p = f->buf + f->buf_index;
+        f->buf_index += size;
+        return p;
+    }
+    n = qemu_peek_buffer(f, &p, size, 0);
 
     if (n < size) {
         qemu_file_set_short_read(f, size - n);
@@ -558,17 +583,19 @@ bool qemu_file_rate_limit(QEMUFile *f)
     if (qemu_file_get_error(f)) {
         return true;
     }
-    return max && qatomic_read(&f->rate_limit_used) >= max;
+    return max && qemu_file_transferred(f) - f->rate_limit_mark +
+                  qatomic_read(&f->rate_limit_extra) >= max;
 }
 
 void qemu_file_reset_rate_limit(QEMUFile *f)
 {
-    qatomic_set(&f->rate_limit_used, 0);
+    f->rate_limit_mark = qemu_file_transferred(f);
+    qatomic_set(&f->rate_limit_extra, 0);
 }
 
 void qemu_file_acct_rate_limit(QEMUFile *f, uint64_t len)
 {
-    qatomic_add(&f->rate_limit_used, len);
+    qatomic_add(&f->rate_limit_extra, len);
 }
 
 /* ------------------------------------------------------------ close */

@@ -15,8 +15,10 @@
  *
  * Threads: one thread reads or writes a given QEMUFile.  The exceptions
  * are qemu_file_shutdown(), qemu_file_set_error_obj(),
- * qemu_file_get_error*() and the rate-limit setters, which any thread may
- * call (the error is under an internal mutex, the counters are atomic).
+ * qemu_file_get_error*(), qemu_file_set_rate_limit(),
+ * qemu_file_get_rate_limit() and qemu_file_acct_rate_limit(), which any
+ * thread may call (the error is under an internal mutex, those counters
+ * are atomic).
  */
 #ifndef MIGRATION_QEMU_FILE_H
 #define MIGRATION_QEMU_FILE_H
@@ -25,10 +27,17 @@
 
 typedef struct QEMUFile QEMUFile;
 
-/* Size of the internal buffer; a peek or in-place get is at most this. */
-#define QEMU_FILE_BUF_SIZE  (32 * KiB)
-/* Most iovec entries queued before a flush (the writev batch). */
-#define QEMU_FILE_MAX_IOV   64
+/*
+ * Size of the internal buffer; a peek or in-place get is at most this.
+ * Input reads up to this much per read syscall.
+ */
+#define QEMU_FILE_BUF_SIZE  (256 * KiB)
+/*
+ * Most iovec entries queued before a flush (the writev batch): a page
+ * record is two entries (header in buf, page in guest RAM), so 128 pages
+ * (512 KiB) per writev.  At most IOV_MAX (1024).
+ */
+#define QEMU_FILE_MAX_IOV   256
 
 /*
  * Length of the rate-limit period in milliseconds.  The budget given to
@@ -117,6 +126,11 @@ size_t qemu_get_counted_string(QEMUFile *f, char buf[256]);
  */
 size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size,
                         size_t offset);
+/*
+ * The bytes already buffered and not consumed, without reading the
+ * channel (never blocks): *@buf points at them.  0 after an error.
+ */
+size_t qemu_peek_buffered(QEMUFile *f, uint8_t **buf);
 /* The byte @offset ahead, or -1 at the end of the stream or after an error. */
 int qemu_peek_byte(QEMUFile *f, int offset);
 /* Consume @size bytes already peeked (at most what is buffered). */
@@ -161,9 +175,13 @@ uint64_t qemu_file_get_rate_limit(QEMUFile *f);
 /*
  * True when the caller should stop sending for this period: the bytes put
  * since the last reset reached the budget, or the file has an error.
+ * The thread that writes @f only (puts are counted without atomics).
  */
 bool qemu_file_rate_limit(QEMUFile *f);
-/* Start a new period: forget the bytes counted so far. */
+/*
+ * Start a new period: forget the bytes counted so far.  The thread that
+ * writes @f only.
+ */
 void qemu_file_reset_rate_limit(QEMUFile *f);
 /* Count @len bytes sent outside this file (e.g. multifd) in the budget. */
 void qemu_file_acct_rate_limit(QEMUFile *f, uint64_t len);

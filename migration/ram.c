@@ -33,6 +33,7 @@
 #include "migration/migration.h"
 #include "migration/migration-stats.h"
 #include "migration/ram.h"
+#include "migration/ram-zero.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -63,6 +64,14 @@ typedef struct RAMState {
     unsigned long cur_page;
     /* block of the last page record, for RAM_SAVE_FLAG_CONTINUE */
     RAMBlock *last_sent_block;
+    /* untouched pages of the chunk being sent; dropped at every sync */
+    RamZeroCache zero;
+
+    /* pages sent and not yet added to stats (see ram_flush_stats) */
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+    /* blocks in ram_list (fixed while migrating) */
+    unsigned nblocks;
 
     /* dirty bits set in all bmaps */
     uint64_t migration_dirty_pages;
@@ -78,6 +87,12 @@ typedef struct RAMState {
  */
 typedef struct RAMLoadState {
     RAMBlock *last_recv_block;
+    /*
+     * Pages of the chunk being loaded that were never populated: a ZERO
+     * record there needs no write.  Our own PAGE writes are noted in it;
+     * dropped at the start of every section.
+     */
+    RamZeroCache zero;
 } RAMLoadState;
 
 /*
@@ -126,6 +141,8 @@ static void migration_bitmap_sync(RAMState *rs)
     uint64_t end, elapsed, pass;
     RAMBlock *rb;
 
+    /* A page may be written from now on: the pagemap snapshot is stale. */
+    ram_zero_cache_invalidate(&rs->zero);
     pass = qatomic_fetch_add(&rs->stats->dirty_sync_count, 1) + 1;
     if (!rs->time_last_bitmap_sync) {
         rs->time_last_bitmap_sync = now_ms();
@@ -176,18 +193,87 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
     uint64_t offset = (uint64_t)page << TARGET_PAGE_BITS;
     uint8_t *p = rb->host + offset;
 
-    if (buffer_is_zero(p, TARGET_PAGE_SIZE)) {
-        save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_ZERO);
-        qemu_put_byte(f, 0);
-        stat64_add(&rs->stats->zero_pages, 1);
+    /*
+     * An untouched page is zero without reading it (reading would fault
+     * it in); one written since the probe is dirty again in the log, and
+     * the probe never outlives a sync (migration_bitmap_sync).
+     */
+    if (ram_zero_cache_untouched(&rs->zero, rb, page) ||
+        buffer_is_zero(p, TARGET_PAGE_SIZE)) {
+        if (rb == rs->last_sent_block) {
+            /* the common case in one put: be64 word, fill byte 0 */
+            uint64_t word = GUINT64_TO_BE(offset | RAM_SAVE_FLAG_ZERO |
+                                          RAM_SAVE_FLAG_CONTINUE);
+            uint8_t rec[9] = { 0 };
+
+            memcpy(rec, &word, sizeof(word));
+            qemu_put_buffer(f, rec, sizeof(rec));
+        } else {
+            save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_ZERO);
+            qemu_put_byte(f, 0);
+        }
+        rs->zero_pages++;
         trace_ram_save_page(rb->idstr, offset, true);
     } else {
         save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_PAGE);
         /* No copy: the page is written from guest RAM at the next flush. */
         qemu_put_buffer_async(f, p, TARGET_PAGE_SIZE, false);
-        stat64_add(&rs->stats->normal_pages, 1);
+        rs->normal_pages++;
         trace_ram_save_page(rb->idstr, offset, false);
     }
+}
+
+/* Publish the pages sent since the last call (query-migrate reads them). */
+static void ram_flush_stats(RAMState *rs)
+{
+    if (rs->zero_pages) {
+        stat64_add(&rs->stats->zero_pages, rs->zero_pages);
+        rs->zero_pages = 0;
+    }
+    if (rs->normal_pages) {
+        stat64_add(&rs->stats->normal_pages, rs->normal_pages);
+        rs->normal_pages = 0;
+    }
+}
+
+/*
+ * Send ZERO|CONTINUE records for the run of pages from @page (dirty and
+ * untouched, in the same block as the previous record) that are dirty and
+ * untouched, up to the end of the probed chunk, without reading them.
+ * Clears their dirty bits; returns how many were sent (at least 1).
+ */
+static unsigned long ram_save_zero_run(RAMState *rs, QEMUFile *f,
+                                       RAMBlock *rb, unsigned long page)
+{
+    RamZeroCache *z = &rs->zero;
+    unsigned long end = z->first + z->npages;
+    uint8_t rec[64 * 9];
+    unsigned long p, n = 0;
+    size_t len = 0;
+
+    assert(rb == rs->last_sent_block && z->rb == rb && page >= z->first);
+    for (p = page; p < end && test_bit(p, rb->bmap) &&
+                   test_bit(p - z->first, z->bits); p++) {
+        uint64_t word = GUINT64_TO_BE(((uint64_t)p << TARGET_PAGE_BITS) |
+                                      RAM_SAVE_FLAG_ZERO |
+                                      RAM_SAVE_FLAG_CONTINUE);
+
+        clear_bit(p, rb->bmap);
+        memcpy(rec + len, &word, sizeof(word));
+        rec[len + 8] = 0;
+        len += 9;
+        if (len == sizeof(rec)) {
+            qemu_put_buffer(f, rec, len);
+            len = 0;
+        }
+        n++;
+    }
+    qemu_put_buffer(f, rec, len);
+    qatomic_set(&rs->migration_dirty_pages, rs->migration_dirty_pages - n);
+    rs->zero_pages += n;
+    z->hits += n;
+    trace_ram_save_zero_run(rb->idstr, page, n);
+    return n;
 }
 
 /* The block after @rb, wrapping around (ignored blocks have no bmap). */
@@ -199,22 +285,18 @@ static RAMBlock *ram_next_block(RAMBlock *rb)
 
 /*
  * Find the next dirty page from the cursor (wrapping around once), clear
- * its bit and send it.  Returns 1 when a page was sent, 0 when no page is
- * dirty.
+ * its bit and send it; a run of untouched pages goes at once.  Returns
+ * how many pages were sent, 0 when no page is dirty.
  */
-static int ram_find_and_save_block(RAMState *rs, QEMUFile *f)
+static unsigned long ram_find_and_save_block(RAMState *rs, QEMUFile *f)
 {
     RAMBlock *rb = rs->cur_block;
     unsigned long page = rs->cur_page;
-    unsigned nblocks = 0, tries;
+    unsigned nblocks = rs->nblocks, tries;
 
     if (!qatomic_read(&rs->migration_dirty_pages)) {
         return 0;
     }
-    RAMBLOCK_FOREACH(rb) {
-        nblocks++;
-    }
-    rb = rs->cur_block;
     if (!rb) {
         rb = ram_next_block(NULL);
         page = 0;
@@ -225,14 +307,20 @@ static int ram_find_and_save_block(RAMState *rs, QEMUFile *f)
 
         page = rb->bmap ? find_next_bit(rb->bmap, pages, page) : pages;
         if (page < pages) {
-            if (test_and_clear_bit(page, rb->bmap)) {
+            unsigned long n = 1;
+
+            if (rb == rs->last_sent_block &&
+                ram_zero_cache_untouched(&rs->zero, rb, page)) {
+                n = ram_save_zero_run(rs, f, rb, page);
+            } else {
+                clear_bit(page, rb->bmap);
                 qatomic_set(&rs->migration_dirty_pages,
                             rs->migration_dirty_pages - 1);
+                ram_save_page(rs, f, rb, page);
             }
-            ram_save_page(rs, f, rb, page);
             rs->cur_block = rb;
-            rs->cur_page = page + 1;
-            return 1;
+            rs->cur_page = page + n;
+            return n;
         }
         rb = ram_next_block(rb);
         page = 0;
@@ -320,6 +408,9 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
 
     rs = g_new0(RAMState, 1);
     rs->stats = &migrate_get_current()->stats;
+    RAMBLOCK_FOREACH(rb) {
+        rs->nblocks++;
+    }
     RAMBLOCK_FOREACH_MIGRATABLE(rb) {
         unsigned long pages = ramblock_pages(rb);
 
@@ -351,7 +442,7 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
     RAMMigration *rm = opaque;
     RAMState *rs = rm->save;
     uint64_t t0 = now_ms();
-    uint64_t pages = 0;
+    uint64_t pages = 0, check = RAM_ITERATE_CHECK_PAGES;
     int done = 0;
     int ret;
 
@@ -360,16 +451,21 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
         return -EINVAL;
     }
     while (!qemu_file_rate_limit(f)) {
-        if (!ram_find_and_save_block(rs, f)) {
+        unsigned long n = ram_find_and_save_block(rs, f);
+
+        if (!n) {
             done = 1;
             break;
         }
-        pages++;
-        if ((pages % RAM_ITERATE_CHECK_PAGES) == 0 &&
-            now_ms() - t0 > RAM_ITERATE_MAX_WAIT_MS) {
-            break;
+        pages += n;
+        if (pages >= check) {
+            check = pages + RAM_ITERATE_CHECK_PAGES;
+            if (now_ms() - t0 > RAM_ITERATE_MAX_WAIT_MS) {
+                break;
+            }
         }
     }
+    ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
@@ -382,7 +478,8 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
 {
     RAMMigration *rm = opaque;
     RAMState *rs = rm->save;
-    uint64_t pages = 0;
+    uint64_t pages = 0, check = RAM_ITERATE_CHECK_PAGES;
+    unsigned long n;
     int ret;
 
     if (!rs) {
@@ -390,12 +487,16 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         return -EINVAL;
     }
     migration_bitmap_sync(rs);
-    while (ram_find_and_save_block(rs, f)) {
-        pages++;
-        if ((pages % RAM_ITERATE_CHECK_PAGES) == 0 && qemu_file_get_error(f)) {
-            break;
+    while ((n = ram_find_and_save_block(rs, f))) {
+        pages += n;
+        if (pages >= check) {
+            check = pages + RAM_ITERATE_CHECK_PAGES;
+            if (qemu_file_get_error(f)) {
+                break;
+            }
         }
     }
+    ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
@@ -602,13 +703,19 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
                        addr, rb->idstr, fill, pos);
             return -EINVAL;
         }
-        /* Do not touch memory that is already zero (maybe never mapped). */
-        if (!buffer_is_zero(host, TARGET_PAGE_SIZE)) {
+        /*
+         * A page never populated reads as zero: no write, no read (which
+         * would fault it in).  Otherwise write only if it is not zero.
+         */
+        if (!ram_zero_cache_untouched(&ls->zero, rb,
+                                      addr >> TARGET_PAGE_BITS) &&
+            !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
     } else {
         /* Straight into guest RAM; a short read leaves the file failed. */
         qemu_get_buffer(f, host, TARGET_PAGE_SIZE);
+        ram_zero_cache_note_write(&ls->zero, rb, addr >> TARGET_PAGE_BITS);
         if (qemu_file_get_error(f)) {
             return qemu_file_get_error(f);
         }
@@ -617,6 +724,52 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
         set_bit(addr >> TARGET_PAGE_BITS, rb->receivedmap);
     }
     return 0;
+}
+
+/*
+ * Consume the ZERO|CONTINUE records already buffered whose pages were
+ * never populated here (nothing to write or read), marking them received.
+ * Stops at anything else, which the generic path handles (and checks).
+ */
+static void ram_load_zero_run(QEMUFile *f, RAMLoadState *ls)
+{
+    RAMBlock *rb = ls->last_recv_block;
+    unsigned long max, n = 0;
+    uint64_t first = 0;
+    size_t avail, used = 0;
+    uint8_t *p;
+
+    if (!rb || !rb->host || ramblock_is_ignored(rb)) {
+        return;
+    }
+    max = rb->used_length >> TARGET_PAGE_BITS;
+    avail = qemu_peek_buffered(f, &p);
+    while (avail - used >= 9) {
+        uint64_t word;
+        unsigned long page;
+
+        memcpy(&word, p + used, sizeof(word));
+        word = GUINT64_FROM_BE(word);
+        if ((word & ~TARGET_PAGE_MASK) !=
+            (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_CONTINUE) || p[used + 8]) {
+            break;
+        }
+        page = (word & TARGET_PAGE_MASK) >> TARGET_PAGE_BITS;
+        if (page >= max || !ram_zero_cache_untouched(&ls->zero, rb, page)) {
+            break;
+        }
+        if (rb->receivedmap) {
+            set_bit(page, rb->receivedmap);
+        }
+        if (!n++) {
+            first = word & TARGET_PAGE_MASK;
+        }
+        used += 9;
+    }
+    if (used) {
+        qemu_file_skip(f, used);
+        trace_ram_load_zero_run(rb->idstr, first, n);
+    }
 }
 
 static const char *ram_unsupported_flag(int flags)
@@ -652,9 +805,13 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
         error_setg(errp, "ram: load without load_setup");
         return -EINVAL;
     }
+    ram_zero_cache_invalidate(&ls->zero);
     for (;;) {
-        uint64_t pos = qemu_file_transferred(f);
-        uint64_t word = qemu_get_be64(f);
+        uint64_t pos, word;
+
+        ram_load_zero_run(f, ls);
+        pos = qemu_file_transferred(f);
+        word = qemu_get_be64(f);
         uint64_t addr = word & TARGET_PAGE_MASK;
         int flags = word & ~TARGET_PAGE_MASK;
 

@@ -13,6 +13,7 @@
 #include "hw/misc/sifive_test.h"
 #include "hw/core/loader.h"
 #include "sysemu/cpus.h"
+#include "sysemu/runstate.h"
 #include "target/riscv/cpu.h"
 #include "hw/trace.h"
 
@@ -161,7 +162,17 @@ bool virt_machine_init(MachineState *ms, Error **errp)
         riscv_cpu_register_vmstate(s->harts[i]);
     }
 
-    /* images */
+    /*
+     * images.  Not on an incoming machine whose DRAM is shared (share=on):
+     * that is the file the source runs on (x-ignore-shared), which must not
+     * be written before the migration completes; the incoming stream brings
+     * the ROM, the CPU state and every page of the private blocks (QEMU's
+     * rom_reset skips RAM in INMIGRATE likewise).
+     */
+    if (runstate_check(RUN_STATE_INMIGRATE) && qemu_ram_is_shared(s->dram)) {
+        s->kernel_entry = VIRT_DRAM_BASE;
+        goto images_done;
+    }
     if (!load_kernel(ms, s, errp)) {
         goto fail;
     }
@@ -182,6 +193,7 @@ bool virt_machine_init(MachineState *ms, Error **errp)
             riscv_cpu_set_reset_pc(s->harts[spec->cpu_num], pc);
         }
     }
+images_done:
     write_reset_vector(s);
     trace_virt_boot(s->kernel_entry, s->fdt_addr);
 
