@@ -1139,13 +1139,15 @@ void migration_incoming_add_socket_address(MigrationIncomingState *mis,
 }
 
 static bool rp_send(MigrationIncomingState *mis, uint16_t type, uint16_t len,
-                    const uint8_t *data)
+                    const uint8_t *data, Error **errp)
 {
     bool ok;
+    int ret;
 
     qemu_mutex_lock(&mis->rp_mutex);
     if (!mis->to_src_file) {
         qemu_mutex_unlock(&mis->rp_mutex);
+        error_setg(errp, "no return path is open");
         return false;
     }
     trace_migrate_send_rp_message(type, len);
@@ -1153,8 +1155,13 @@ static bool rp_send(MigrationIncomingState *mis, uint16_t type, uint16_t len,
     qemu_put_be16(mis->to_src_file, len);
     qemu_put_buffer(mis->to_src_file, data, len);
     qemu_fflush(mis->to_src_file);
-    ok = qemu_file_get_error(mis->to_src_file) == 0;
+    ret = qemu_file_get_error(mis->to_src_file);
+    ok = ret == 0;
     qemu_mutex_unlock(&mis->rp_mutex);
+    if (!ok) {
+        error_setg_errno(errp, -ret, "writing message %u to the return path failed",
+                         type);
+    }
     return ok;
 }
 
@@ -1169,20 +1176,22 @@ bool migration_incoming_open_return_path(MigrationIncomingState *mis)
     return mis->to_src_file != NULL;
 }
 
-bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value)
+bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value,
+                          Error **errp)
 {
     uint8_t buf[4];
 
     stl_be_p(buf, value);
-    return rp_send(mis, MIG_RP_MSG_PONG, sizeof(buf), buf);
+    return rp_send(mis, MIG_RP_MSG_PONG, sizeof(buf), buf, errp);
 }
 
-bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
+bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value,
+                          Error **errp)
 {
     uint8_t buf[4];
 
     stl_be_p(buf, value);
-    return rp_send(mis, MIG_RP_MSG_SHUT, sizeof(buf), buf);
+    return rp_send(mis, MIG_RP_MSG_SHUT, sizeof(buf), buf, errp);
 }
 
 /* Close the return path (SHUT first) and the incoming file. */
@@ -1192,7 +1201,7 @@ static void migration_incoming_state_destroy(MigrationIncomingState *mis,
     QEMUFile *rp;
 
     if (mis->to_src_file) {
-        migrate_send_rp_shut(mis, error ? 1 : 0);
+        migrate_send_rp_shut(mis, error ? 1 : 0, NULL);
         qemu_mutex_lock(&mis->rp_mutex);
         rp = mis->to_src_file;
         mis->to_src_file = NULL;

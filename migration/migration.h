@@ -196,8 +196,11 @@ bool qemu_start_incoming_migration(const char *uri, Error **errp);
 void migration_incoming_process_channel(QIOChannel *ioc);
 /* The return path to the source (OPEN_RETURN_PATH). */
 bool migration_incoming_open_return_path(MigrationIncomingState *mis);
-bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value);
-bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value);
+bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value,
+                          Error **errp);
+/* SHUT tells the source the destination is done (0) or failed (1). */
+bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value,
+                          Error **errp);
 /* Record a listening address for "socket-address" (takes @addr). */
 void migration_incoming_add_socket_address(MigrationIncomingState *mis,
                                            SocketAddress *addr);

@@ -1006,16 +1006,14 @@ static int loadvm_process_command(LoadVMState *lv, Error **errp)
         return -1;
     }
     if (cmd == MIG_CMD_INVALID || cmd >= MIG_CMD_MAX) {
-        error_setg(errp, "MIG_CMD 0x%x unknown (len 0x%x) at offset %"
-                   PRIu64, cmd, len, lv_pos(lv) - 4);
+        error_setg(errp, "MIG_CMD 0x%x unknown (len 0x%x)", cmd, len);
         return -1;
     }
     name = mig_cmd_args[cmd].name;
     if (mig_cmd_args[cmd].len != MIG_CMD_LEN_VARIABLE &&
         mig_cmd_args[cmd].len != len) {
         error_setg(errp, "%s received with bad length - expecting %d, "
-                   "received %u (at offset %" PRIu64 ")", name,
-                   mig_cmd_args[cmd].len, len, lv_pos(lv) - 4);
+                   "received %u", name, mig_cmd_args[cmd].len, len);
         return -1;
     }
     trace_loadvm_process_command(name, len);
@@ -1038,9 +1036,13 @@ static int loadvm_process_command(LoadVMState *lv, Error **errp)
             return -1;
         }
         trace_loadvm_process_command_ping(value);
-        if (!lv->mis || !migrate_send_rp_pong(lv->mis, value)) {
+        if (!lv->mis) {
             error_setg(errp, "PING (0x%x) received with no return path",
                        value);
+            return -1;
+        }
+        if (!migrate_send_rp_pong(lv->mis, value, errp)) {
+            error_prepend(errp, "answering PING (0x%x): ", value);
             return -1;
         }
         return 1;
@@ -1134,15 +1136,20 @@ static bool loadvm_main_loop(LoadVMState *lv, Error **errp)
                 return false;
             }
             break;
-        case QEMU_VM_COMMAND:
+        case QEMU_VM_COMMAND: {
+            uint64_t at = lv_pos(lv) - 1;
+
             r = loadvm_process_command(lv, errp);
             if (r < 0) {
+                /* every command error says where the command starts */
+                error_prepend(errp, "command at offset %" PRIu64 ": ", at);
                 return false;
             }
             if (r == 0) {
                 return true;
             }
             break;
+        }
         case QEMU_VM_EOF:
             return true;
         default:

@@ -57,7 +57,7 @@ void qemu_savevm_send_ping(QEMUFile *f, uint32_t value);
  * the optional VMDESCRIPTION.  Every failure is an error that names the
  * section (idstr, instance, section id) and what was wrong; returns false.
  * On OPEN_RETURN_PATH it calls migration_incoming_open_return_path(mis) and
- * on PING migrate_send_rp_pong(mis, value) (migration.c).
+ * on PING migrate_send_rp_pong(mis, value, errp) (migration.c).
  */
 bool qemu_loadvm_state(QEMUFile *f, MigrationIncomingState *mis, Error **errp);
 /* After a successful load: post-load hooks that need every device loaded. */

@@ -30,13 +30,22 @@ typedef enum {
     REPORT_INFO,
 } ReportType;
 
+/*
+ * Reports always reach stderr, as QEMU's do (scripts and test harnesses
+ * read them there); with -D they are also copied into the log file so the
+ * log keeps them next to the trace lines around them.
+ */
 static void report_emit(GString *s)
 {
     if (report_sink) {
         report_sink(report_sink_opaque, s->str);
-    } else {
+        return;
+    }
+    if (qemu_log_to_file()) {
         qemu_log_write(s->str, s->len);
     }
+    fwrite(s->str, 1, s->len, stderr);
+    fflush(stderr);
 }
 
 static void report_vprintf(ReportType type, const char *hint,
