@@ -610,6 +610,8 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
         uint64_t length;
 
         if (!rb) {
+            error_prepend(errp, "after 0x%" PRIx64 " of 0x%" PRIx64
+                          " announced bytes: ", seen, total);
             return -EINVAL;
         }
         length = qemu_get_be64(f);

@@ -921,7 +921,7 @@ static bool loadvm_section_start_full(LoadVMState *lv, uint8_t type,
     instance_id = qemu_get_be32(lv->f);
     version_id = qemu_get_be32(lv->f);
     if (lv_file_failed(lv, "reading a section header", errp)) {
-        error_prepend(errp, "section id %u: ", section_id);
+        /* no field of a cut header is trustworthy, not even the id */
         return false;
     }
     if (len == 0 || len != strlen(idstr)) {
