@@ -1,8 +1,9 @@
 /*
  * HMP forms of the migration commands (QEMU 7.2's texts).
  *
- * 'migrate' without -d returns at once as with -d (QEMU 7.2 suspends the
- * monitor until the migration ends); poll 'info migrate'.
+ * 'migrate' without -d suspends the monitor (monitor_suspend) until the
+ * migration ends, as QEMU 7.2 does; with -d, or through QMP
+ * human-monitor-command, it returns at once.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -185,12 +186,73 @@ void hmp_info_migrate_parameters(Monitor *mon, JsonObject *args)
     monitor_printf(mon, "%s", t);
 }
 
+/* How often a synchronous 'migrate' looks at the migration status. */
+#define HMP_MIGRATE_POLL_MS 50
+
+typedef struct HMPMigrationStatus {
+    Monitor *mon;
+} HMPMigrationStatus;
+
+/*
+ * Keep the monitor suspended while the migration is under way: setup,
+ * active, device (the stop-and-copy) and cancelling.  Anything else ends
+ * the wait: completed, failed, cancelled, and pre-switchover (with
+ * pause-before-switchover, so that migrate_continue can be typed; QEMU 7.2
+ * also waits only while the status is setup or active).
+ */
+static gboolean hmp_migrate_status_cb(gpointer opaque)
+{
+    HMPMigrationStatus *status = opaque;
+    MigrationState *s = migrate_get_current();
+    JsonObject *info;
+
+    switch (qatomic_read(&s->state)) {
+    case MIGRATION_STATUS_SETUP:
+    case MIGRATION_STATUS_ACTIVE:
+    case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_CANCELLING:
+        return G_SOURCE_CONTINUE;
+    default:
+        break;
+    }
+    /*
+     * QEMU 7.2 passes error-desc to error_report(), which outside a
+     * command reaches stderr; Godwit prints it on the monitor that waited,
+     * as hmp_handle_error() prints a migrate error found at once.
+     */
+    info = migration_query_info();
+    if (json_object_has_member(info, "error-desc")) {
+        monitor_printf(status->mon, "Error: %s\n",
+                       json_object_get_string_member(info, "error-desc"));
+    }
+    json_object_unref(info);
+    monitor_resume(status->mon);
+    g_free(status);
+    return G_SOURCE_REMOVE;
+}
+
 void hmp_migrate(Monitor *mon, JsonObject *args)
 {
     Error *err = NULL;
+    HMPMigrationStatus *status;
 
     qmp_migrate(args, &err);
-    hmp_handle_error(mon, err);
+    if (err) {
+        hmp_handle_error(mon, err);
+        return;
+    }
+    if (qapi_arg_bool(args, "detach", false)) {
+        return;
+    }
+    if (monitor_suspend(mon) < 0) {
+        /* QEMU 7.2's text, e.g. through human-monitor-command */
+        monitor_printf(mon, "terminal does not allow synchronous "
+                       "migration, continuing detached\n");
+        return;
+    }
+    status = g_new0(HMPMigrationStatus, 1);
+    status->mon = mon;
+    g_timeout_add(HMP_MIGRATE_POLL_MS, hmp_migrate_status_cb, status);
 }
 
 void hmp_migrate_incoming(Monitor *mon, JsonObject *args)

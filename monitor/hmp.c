@@ -510,7 +510,7 @@ void hmp_info(Monitor *mon, JsonObject *args)
 
 static void hmp_show_prompt(Monitor *mon)
 {
-    if (!mon->suspended) {
+    if (!mon->suspended && !mon->suspend_cnt) {
         monitor_write_raw(mon, HMP_PROMPT, strlen(HMP_PROMPT));
     }
 }
@@ -589,16 +589,32 @@ static int hmp_can_read(void *opaque)
 {
     Monitor *mon = opaque;
 
-    return mon->suspended ? 0 : 1024;
+    return mon->suspended || mon->suspend_cnt ? 0 : HMP_READ_MAX;
+}
+
+/*
+ * Edit and run @buf until a command suspends the monitor; keep the rest
+ * in mon->held for monitor_resume().  Input after 'quit' is dropped.
+ */
+static void hmp_feed(Monitor *mon, const char *buf, int size)
+{
+    int i;
+
+    for (i = 0; i < size && !mon->suspended && !mon->suspend_cnt; i++) {
+        hmp_read_byte(mon, buf[i]);
+    }
+    if (i < size && !mon->suspended) {
+        size -= i;
+        assert(mon->held_len + size <= (int)sizeof(mon->held));
+        memmove(mon->held + size, mon->held, mon->held_len);
+        memcpy(mon->held, buf + i, size);
+        mon->held_len += size;
+    }
 }
 
 static void hmp_read(void *opaque, const uint8_t *buf, int size)
 {
-    Monitor *mon = opaque;
-
-    for (int i = 0; i < size && !mon->suspended; i++) {
-        hmp_read_byte(mon, buf[i]);
-    }
+    hmp_feed(opaque, (const char *)buf, size);
 }
 
 static void hmp_event(void *opaque, QEMUChrEvent event)
@@ -609,11 +625,14 @@ static void hmp_event(void *opaque, QEMUChrEvent event)
     case CHR_EVENT_OPENED:
         g_string_truncate(mon->line, 0);
         mon->esc_state = 0;
+        mon->held_len = 0;
         hmp_show_banner(mon);
         break;
     case CHR_EVENT_CLOSED:
+        /* input held for a suspended monitor was the old client's */
         g_string_truncate(mon->line, 0);
         mon->esc_state = 0;
+        mon->held_len = 0;
         mon->banner_shown = false;
         break;
     default:
@@ -624,6 +643,43 @@ static void hmp_event(void *opaque, QEMUChrEvent event)
 void monitor_suspend_hmp(Monitor *mon)
 {
     mon->suspended = true;
+}
+
+/* QMP, or HMP through human-monitor-command: nothing to hold. */
+static bool monitor_is_non_interactive(Monitor *mon)
+{
+    return mon->is_qmp || !mon->chr || mon->capture;
+}
+
+int monitor_suspend(Monitor *mon)
+{
+    if (monitor_is_non_interactive(mon)) {
+        return -ENOTTY;
+    }
+    mon->suspend_cnt++;
+    return 0;
+}
+
+void monitor_resume(Monitor *mon)
+{
+    char buf[HMP_READ_MAX];
+    int len;
+
+    if (monitor_is_non_interactive(mon) || !mon->suspend_cnt) {
+        return;
+    }
+    if (--mon->suspend_cnt) {
+        return;
+    }
+    hmp_show_prompt(mon);
+    /* what came after the line that suspended us, then the chardev */
+    len = mon->held_len;
+    memcpy(buf, mon->held, len);
+    mon->held_len = 0;
+    hmp_feed(mon, buf, len);
+    if (!mon->suspended && !mon->suspend_cnt) {
+        qemu_chr_fe_accept_input(mon->chr);
+    }
 }
 
 bool monitor_init_hmp(Chardev *chr, bool use_readline, Error **errp)

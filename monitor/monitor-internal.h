@@ -9,6 +9,9 @@
 #include "monitor/hmp.h"
 #include "monitor/json-splitter.h"
 
+/* the most input the HMP monitor takes from its chardev at once */
+#define HMP_READ_MAX 1024
+
 typedef struct MonFd {
     char *name;
     int fd;
@@ -32,6 +35,10 @@ struct Monitor {
     bool use_readline;
     bool banner_shown;
     bool suspended;          /* after quit: input ignored */
+    int suspend_cnt;         /* monitor_suspend() minus monitor_resume() */
+    /* input read in the same chunk after the line that suspended us */
+    char held[HMP_READ_MAX];
+    int held_len;
     GString *line;           /* the line being edited */
     int esc_state;           /* 0: none, 1: ESC seen, 2: CSI */
     bool last_was_cr;

@@ -47,4 +47,17 @@ CPUState *mon_get_cpu(Monitor *mon);
 /* Select vCPU @index for @mon; false if there is no such vCPU. */
 bool monitor_set_cpu(Monitor *mon, int index);
 
+/*
+ * Hold @mon's input (QEMU's monitor_suspend/monitor_resume): while
+ * suspended an interactive HMP monitor reads nothing more from its
+ * chardev (what the user types waits there) and shows no prompt; the main
+ * loop keeps running.  Suspensions nest.  monitor_suspend() returns
+ * -ENOTTY, and monitor_resume() does nothing, for a monitor without
+ * interactive input (QMP, HMP through human-monitor-command).  The last
+ * monitor_resume() shows the prompt, runs input already read after the
+ * line that suspended the monitor, and reads on.
+ */
+int monitor_suspend(Monitor *mon);
+void monitor_resume(Monitor *mon);
+
 #endif
