@@ -637,9 +637,9 @@ def qemu_stream(tmp, name, hmp=(), extra=()):
     return path
 
 
-@unittest.skipIf(QEMU is None, 'qemu-system-riscv64 is not installed '
-                 '(apt-get install qemu-system-misc) - no reference streams')
-class TestStockQemu(Base):
+class StreamFileTest(Base):
+    """Analyses stream files an emulator wrote into a per-class temp dir."""
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='analyze-migration-')
@@ -654,6 +654,11 @@ class TestStockQemu(Base):
         res = run_inproc(data, *args)
         self.assertEqual(res.rc, 0, res.err)
         return res.json()
+
+
+@unittest.skipIf(QEMU is None, 'qemu-system-riscv64 is not installed '
+                 '(apt-get install qemu-system-misc) - no reference streams')
+class TestStockQemu(StreamFileTest):
 
     def test_plain_virt(self):
         j = self.analyse(qemu_stream(self.tmp, 'plain.mig'))
@@ -795,23 +800,8 @@ def godwit_stream(tmp, name, running_guest=False):
 
 
 @unittest.skipIf(GODWIT is None, 'GODWIT_BINARY is not set (meson sets it)')
-class TestGodwitStreams(Base):
+class TestGodwitStreams(StreamFileTest):
     """The analyser reads what Godwit writes (the precopy issue's promise)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix='analyze-godwit-')
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def analyse(self, path, *args):
-        with open(path, 'rb') as f:
-            data = f.read()
-        res = run_inproc(data, *args)
-        self.assertEqual(res.rc, 0, res.err)
-        return res.json()
 
     def test_stopped_machine(self):
         j = self.analyse(godwit_stream(self.tmp, 'stopped.mig'))
