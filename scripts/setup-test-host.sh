@@ -6,7 +6,7 @@
 # mount hugetlbfs on /dev/hugepages.  Prints what it changes.  Without root,
 # or where the kernel refuses, it says so and the affected tests skip with
 # the reason.
-WANT=${GODWIT_HUGEPAGES:-96}
+WANT=${GODWIT_HUGEPAGES:-160}
 f=/proc/sys/vm/nr_hugepages
 if [ "$(id -u)" != 0 ]; then
     echo "setup-test-host: not root; huge-page tests will skip unless pages are reserved"
