@@ -1038,6 +1038,17 @@ static const MigCase cases[] = {
         .dst_mem = "160M",
         .result = MIG_DEST_QUIT_ERR,
     }, {
+        /*
+         * The destination's RAM is a backend named mem0, so the stream's
+         * riscv_virt_board.ram is an unknown block there.
+         */
+        .name = "/migration/dest-unknown-block",
+        .smoke = true,
+        .listen_uri = "unix:{dir}/mig.sock",
+        .dst_args = "-object memory-backend-ram,id=mem0,size=150M "
+                    "-machine memory-backend=mem0",
+        .result = MIG_DEST_QUIT_ERR,
+    }, {
         .name = "/migration/dest-dies",
         .smoke = true,
         .listen_uri = "unix:{dir}/mig.sock",
