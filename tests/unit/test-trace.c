@@ -35,10 +35,33 @@ static bool is_enabled(const char *name)
     return l.enabled;
 }
 
+static char *dir;
+
+/* Remove the test's temp dir and everything in it. */
+static void remove_tmpdir(void)
+{
+    GDir *d;
+    const char *name;
+
+    if (!dir) {
+        return;
+    }
+    qemu_set_log_filename(NULL, NULL);
+    d = g_dir_open(dir, 0, NULL);
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        unlink(path);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    rmdir(dir);
+    g_free(dir);
+    dir = NULL;
+}
+
 static char *tmpfile_path(const char *name)
 {
-    static char *dir;
-
     if (!dir) {
         dir = g_dir_make_tmp("godwit-trace-XXXXXX", NULL);
     }
@@ -157,9 +180,13 @@ static void test_events_file(void)
 
 int main(int argc, char **argv)
 {
+    int ret;
+
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/trace/enable", test_enable);
     g_test_add_func("/trace/emit-file", test_emit_file);
     g_test_add_func("/trace/events-file", test_events_file);
-    return g_test_run();
+    ret = g_test_run();
+    remove_tmpdir();
+    return ret;
 }
