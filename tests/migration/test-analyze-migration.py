@@ -742,7 +742,8 @@ def godwit_stream(tmp, name, running_guest=False):
     argv = [GODWIT, '-M', 'virt', '-m', '128M', '-bios', 'none', '-display', 'none',
             '-qmp', 'unix:%s,server=on,wait=off' % sock]
     if running_guest:
-        src = open(os.path.join(SRC, 'tests', 'migration-guest', 'a-b.h')).read()
+        with open(os.path.join(SRC, 'tests', 'migration-guest', 'a-b.h')) as hf:
+            src = hf.read()
         body = src[src.index('{') + 1:src.index('};')]
         elf = os.path.join(tmp, name + '.elf')
         with open(elf, 'wb') as f:
@@ -775,7 +776,19 @@ def godwit_stream(tmp, name, running_guest=False):
         json.loads(f.readline())
         cmd('qmp_capabilities')
         if running_guest:
-            time.sleep(0.5)
+            # wait until the guest has visibly run (the first byte of its
+            # first page at DRAM+1M is no longer zero), however loaded the
+            # machine is, then a little more so the harts are mid-pass
+            probe = os.path.join(tmp, name + '.probe')
+            while True:
+                cmd('pmemsave', val=0x80100000, size=1, filename=probe)
+                with open(probe, 'rb') as pf:
+                    if pf.read(1) not in (b'', b'\0'):
+                        break
+                if time.time() > deadline + 60:
+                    raise AssertionError('the a-b guest never ran')
+                time.sleep(0.05)
+            time.sleep(0.2)
             cmd('stop')
         cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 34})
         r = cmd('migrate', uri='file:' + path)
