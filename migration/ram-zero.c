@@ -179,6 +179,20 @@ unsigned long ram_zero_probe(RAMBlock *rb, unsigned long first,
     unsigned long n;
 
     bitmap_zero(bits, npages);
+    if (first < max && rb->known_zero) {
+        /* the boot log said: never written since the block was created */
+        unsigned long i;
+
+        npages = MIN(npages, max - first);
+        for (i = 0; i < npages; i++) {
+            if (test_bit(first + i, rb->known_zero)) {
+                set_bit(i, bits);
+            }
+        }
+        n = bitmap_count_one(bits, npages);
+        trace_ram_zero_probe(rb->idstr, first, npages, n);
+        return n;
+    }
     if (first >= max || !ram_zero_supported(rb)) {
         return 0;
     }

@@ -58,6 +58,8 @@
 typedef struct RAMState {
     MigrationStats *stats;
     bool dirty_log_started;
+    /* the setup sync takes the boot zero maps (ram_take_known_zero) */
+    bool take_boot_zero;
 
     /* search cursor: the next page to look at */
     RAMBlock *cur_block;
@@ -135,6 +137,33 @@ static void ram_pass_event(uint64_t pass)
     migration_pass_event(pass);
 }
 
+/* Forget every block's known_zero map (either side). */
+static void ram_known_zero_free(void)
+{
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb) {
+        g_free(rb->known_zero);
+        rb->known_zero = NULL;
+    }
+}
+
+/*
+ * Take @rb's boot zero map into rb->known_zero (see
+ * ramblock_take_boot_zero_map); false when the block has none.
+ */
+static bool ram_take_known_zero(RAMBlock *rb)
+{
+    g_free(rb->known_zero);
+    rb->known_zero = bitmap_new(ramblock_pages(rb));
+    if (!ramblock_take_boot_zero_map(rb, rb->known_zero)) {
+        g_free(rb->known_zero);
+        rb->known_zero = NULL;
+        return false;
+    }
+    return true;
+}
+
 static void migration_bitmap_sync(RAMState *rs)
 {
     uint64_t new_dirty = 0;
@@ -143,12 +172,24 @@ static void migration_bitmap_sync(RAMState *rs)
 
     /* A page may be written from now on: the pagemap snapshot is stale. */
     ram_zero_cache_invalidate(&rs->zero);
+    /*
+     * A page written since the boot zero maps were taken is in the log
+     * being synced now, and will be sent again: the maps must not call it
+     * zero any more.
+     */
+    if (!rs->take_boot_zero) {
+        ram_known_zero_free();
+    }
     pass = qatomic_fetch_add(&rs->stats->dirty_sync_count, 1) + 1;
     if (!rs->time_last_bitmap_sync) {
         rs->time_last_bitmap_sync = now_ms();
     }
     RAMBLOCK_FOREACH_MIGRATABLE(rb) {
-        if (rb->bmap) {
+        /*
+         * At setup every bit of bmap is set: taking the boot map clears
+         * the log as a sync would, and tells which pages are still zero.
+         */
+        if (rb->bmap && !(rs->take_boot_zero && ram_take_known_zero(rb))) {
             new_dirty += ramblock_sync_dirty_log(rb, rb->bmap, 0,
                                                  ramblock_pages(rb));
         }
@@ -348,6 +389,7 @@ static void ram_state_free(RAMState *rs)
         g_free(rb->clear_bmap);
         rb->clear_bmap = NULL;
     }
+    ram_known_zero_free();
     g_free(rs);
 }
 
@@ -424,7 +466,10 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
      */
     memory_global_dirty_log_start(GLOBAL_DIRTY_MIGRATION);
     rs->dirty_log_started = true;
+    rs->take_boot_zero = true;
     migration_bitmap_sync(rs);
+    rs->take_boot_zero = false;
+    memory_boot_log_end();
 
     qemu_mutex_lock(&rm->lock);
     rm->save = rs;
@@ -554,6 +599,16 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
         g_free(rb->receivedmap);
         rb->receivedmap = bitmap_new(ramblock_pages(rb));
     }
+    /*
+     * Pages nothing wrote since their block was created read as zero: a
+     * ZERO record there needs neither a read nor a write, even when the
+     * memory is populated (-mem-prealloc).  The stream writes guest RAM
+     * without logging, so the boot log ends here.
+     */
+    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+        ram_take_known_zero(rb);
+    }
+    memory_boot_log_end();
     return 0;
 }
 
@@ -568,6 +623,7 @@ static int ram_load_cleanup(void *opaque)
         g_free(rb->receivedmap);
         rb->receivedmap = NULL;
     }
+    ram_known_zero_free();
     return 0;
 }
 
@@ -718,6 +774,9 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
         /* Straight into guest RAM; a short read leaves the file failed. */
         qemu_get_buffer(f, host, TARGET_PAGE_SIZE);
         ram_zero_cache_note_write(&ls->zero, rb, addr >> TARGET_PAGE_BITS);
+        if (rb->known_zero) {
+            clear_bit(addr >> TARGET_PAGE_BITS, rb->known_zero);
+        }
         if (qemu_file_get_error(f)) {
             return qemu_file_get_error(f);
         }

@@ -14,6 +14,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/thread.h"
+#include "qemu/bitmap.h"
 #include "exec/memory.h"
 #include "trace.h"
 
@@ -33,6 +34,8 @@
 
 struct RAMBlockList ram_list = QTAILQ_HEAD_INITIALIZER(ram_list);
 unsigned global_dirty_tracking;
+/* memory_boot_log_end() ran: no block is boot-logged any more */
+static bool boot_log_ended;
 
 static size_t host_page_size(void)
 {
@@ -388,6 +391,13 @@ RAMBlock *qemu_ram_alloc(const RAMBlockConfig *cfg, Error **errp)
     if (cfg->readonly_rom) {
         rb->flags |= RAM_ROM;
     }
+    /* fresh anonymous memory and our own memfd read as zero */
+    if (!boot_log_ended && (fd < 0 || (flags & RAM_MEMFD))) {
+        if (!(qatomic_read(&global_dirty_tracking) & GLOBAL_DIRTY_BOOT)) {
+            memory_global_dirty_log_start(GLOBAL_DIRTY_BOOT);
+        }
+        rb->boot_log = true;
+    }
 
     QTAILQ_INSERT_TAIL(&ram_list, rb, next);
     g_free(created);
@@ -561,6 +571,40 @@ void memory_global_dirty_log_stop(unsigned flags)
     trace_memory_global_dirty_log_stop(old, old & ~flags);
 }
 
+bool ramblock_take_boot_zero_map(RAMBlock *rb, unsigned long *dest)
+{
+    unsigned long pages = rb->used_length >> TARGET_PAGE_BITS;
+    unsigned long i, n = BITS_TO_LONGS(pages);
+
+    if (!rb->boot_log) {
+        return false;
+    }
+    rb->boot_log = false;
+    for (i = 0; i < n; i++) {
+        dest[i] = ~qatomic_xchg(&rb->dirty_log[i], 0UL);
+    }
+    if (pages % BITS_PER_LONG_) {
+        dest[n - 1] &= (1UL << (pages % BITS_PER_LONG_)) - 1;
+    }
+    trace_ramblock_take_boot_zero_map(rb->idstr, pages,
+                                      bitmap_count_one(dest, pages));
+    return true;
+}
+
+void memory_boot_log_end(void)
+{
+    RAMBlock *rb;
+
+    if (boot_log_ended) {
+        return;
+    }
+    boot_log_ended = true;
+    RAMBLOCK_FOREACH(rb) {
+        rb->boot_log = false;
+    }
+    memory_global_dirty_log_stop(GLOBAL_DIRTY_BOOT);
+}
+
 uint64_t ramblock_sync_dirty_log(RAMBlock *rb, unsigned long *dest,
                                  unsigned long start_page, unsigned long npages)
 {
@@ -572,6 +616,8 @@ uint64_t ramblock_sync_dirty_log(RAMBlock *rb, unsigned long *dest,
     if (end > max_pages) {
         end = max_pages;
     }
+    /* cleared bits no longer mean "never written" */
+    rb->boot_log = false;
     page = start_page;
     while (page < end) {
         unsigned long idx = page / BITS_PER_LONG_;

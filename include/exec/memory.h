@@ -55,12 +55,19 @@ struct RAMBlock {
      * Allocated with the block.
      */
     unsigned long *dirty_log;
+    /*
+     * The block was created zero and dirty_log has held every write since
+     * (GLOBAL_DIRTY_BOOT); cleared by the first sync of its log and by
+     * memory_boot_log_end().
+     */
+    bool boot_log;
 
     /* --- owned by migration/ --- */
     unsigned long *bmap;        /* migration dirty bitmap, target pages */
     unsigned long *clear_bmap;
     uint8_t clear_bmap_shift;
     unsigned long *receivedmap; /* destination: pages already placed */
+    unsigned long *known_zero;  /* pages known to read as zero unread */
     unsigned long *file_bmap;
     bool postcopy_registered;
     void *migration_opaque;
@@ -180,6 +187,15 @@ extern unsigned global_dirty_tracking;
 #define GLOBAL_DIRTY_MIGRATION  (1u << 0)
 #define GLOBAL_DIRTY_DIRTY_RATE (1u << 1)
 #define GLOBAL_DIRTY_LIMIT      (1u << 2)
+/*
+ * The boot log: on from the first RAM block until the first migration
+ * (either side) takes it.  A block created zero (private anonymous memory
+ * or a memfd of our own) whose log was never synced has recorded every
+ * write since it was created, so a page whose bit is clear still reads as
+ * zero and need not be read, even when it is populated (-mem-prealloc).
+ * While it is on, every store pays the dirty-log test that migration pays.
+ */
+#define GLOBAL_DIRTY_BOOT       (1u << 3)
 
 /*
  * Turn a user of the dirty log on or off (flags above).  Starting marks
@@ -204,6 +220,24 @@ static inline void memory_set_dirty(RAMBlock *rb, ram_addr_t offset, uint64_t le
         }
     }
 }
+
+/*
+ * If @rb is boot-logged: clear its dirty log and set in @dest (one bit per
+ * target page of used_length) the pages nothing wrote since the block was
+ * created zero, in one atomic step per word, and return true.  A write
+ * after that is in the log again, so the caller must forget @dest at its
+ * next sync.  Clearing the log is a sync into an all-dirty bitmap: call it
+ * only where every page is about to be sent or loaded anyway.  Returns
+ * false (@dest untouched) when the block is not boot-logged.
+ */
+bool ramblock_take_boot_zero_map(RAMBlock *rb, unsigned long *dest);
+
+/*
+ * End the boot log for every block (called by the first migration on either
+ * side, which takes the maps first; an incoming stream writes guest RAM
+ * without logging).  Later blocks are not boot-logged.
+ */
+void memory_boot_log_end(void);
 
 /*
  * Move the dirty log of @rb into @dest (OR), clearing the log, for pages

@@ -65,6 +65,7 @@ struct MigCase {
     const char *src_args;       /* extra source arguments ({dir} too) */
     const char *dst_args;       /* extra destination arguments */
     const char *dst_mem;        /* destination -m, default MIG_MEM */
+    bool src_paused;            /* source -S, continued right after migrate */
 
     /*
      * URIs; "{dir}" and "{src}" stand for temp dirs (see expand()).
@@ -223,7 +224,9 @@ static void run_start(MigRun *r, const MigCase *c)
     g_assert_no_error(err);
     r->image = qtest_guest_image(case_guest(c));
     r->from = start_vm(r, MIG_MEM, c->src_args, NULL);
-    wait_for_serial(r->from, &r->src_pos, "AB");
+    if (!c->src_paused) {
+        wait_for_serial(r->from, &r->src_pos, "AB");
+    }
     if (c->no_dest || c->dest_after_source) {
         r->listen_uri = expand(r, c->listen_uri);
         r->connect_uri = expand(r, c->connect_uri ? c->connect_uri
@@ -329,6 +332,11 @@ static void run_success(MigRun *r)
     uint64_t src_mtime, dst_mtime;
 
     issue_migrate(r);
+    if (c->src_paused) {
+        /* the guest starts now and writes pages the setup saw as zero */
+        qtest_qmp_assert_success(r->from, "{\"execute\": \"cont\"}");
+        wait_for_serial(r->from, &r->src_pos, "AB");
+    }
     if (c->active_hook) {
         c->active_hook(r);
     }
@@ -1001,6 +1009,38 @@ static const MigCase cases[] = {
         .defer = true,
         .dest_after_source = true,
         .finish_hook = hook_stream_at_4096,
+    }, {
+        /*
+         * Populated memory on both sides: the boot log (pages never
+         * written since boot are sent and placed unread) with a guest that
+         * writes after the map was taken; the a-b check proves every
+         * written page arrived.
+         */
+        .name = "/migration/precopy/unix/prealloc",
+        .smoke = true,
+        .src_args = "-mem-prealloc",
+        .dst_args = "-mem-prealloc",
+        .listen_uri = "unix:{dir}/mig.sock",
+    }, {
+        /*
+         * The guest starts only after the source took its boot zero map:
+         * every page it writes was zero then and must still arrive.
+         */
+        .name = "/migration/precopy/unix/prealloc/started-late",
+        .smoke = true,
+        .src_paused = true,
+        .src_args = "-mem-prealloc -S",
+        .dst_args = "-mem-prealloc",
+        .listen_uri = "unix:{dir}/mig.sock",
+    }, {
+        .name = "/migration/precopy/unix/prealloc/verify-guest",
+        .smoke = true,
+        .guest = "verify",
+        .smp = 2,
+        .src_args = "-mem-prealloc",
+        .dst_args = "-mem-prealloc",
+        .listen_uri = "unix:{dir}/mig.sock",
+        .dest_run_secs = 3,
     }, {
         /* the self-checking guest on two vCPUs, left running 10 s after */
         .name = "/migration/precopy/unix/verify-guest",

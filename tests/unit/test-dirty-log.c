@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bitmap.h"
 #include "exec/memory.h"
 
 #define NPAGES 256
@@ -17,6 +18,53 @@ static RAMBlock *block;
 static bool bit(const unsigned long *map, unsigned long nr)
 {
     return map[nr / (8 * sizeof(long))] & (1UL << (nr % (8 * sizeof(long))));
+}
+
+/*
+ * The boot log: a fresh block logs every write from its creation, so the
+ * pages whose bit is clear are known zero; the first taker gets the map
+ * (and clears the log), nobody after it; a sync also ends it.
+ */
+static void test_boot_log(void)
+{
+    RAMBlockConfig cfg = { .name = "boot2", .size = 64 * TARGET_PAGE_SIZE };
+    unsigned long map[LONGS], dest[LONGS] = { 0 };
+    RAMBlock *late, *other;
+    uint32_t v = 1;
+
+    g_assert_cmpuint(global_dirty_tracking, ==, GLOBAL_DIRTY_BOOT);
+    g_assert_true(block->boot_log);
+    g_assert_true(address_space_write(BASE + 3 * TARGET_PAGE_SIZE, &v, 4));
+    memory_set_dirty(block, 200 * TARGET_PAGE_SIZE, TARGET_PAGE_SIZE + 1);
+
+    memset(map, 0xaa, sizeof(map));
+    g_assert_true(ramblock_take_boot_zero_map(block, map));
+    g_assert_cmpuint(bitmap_count_one(map, NPAGES), ==, NPAGES - 3);
+    g_assert_false(bit(map, 3));
+    g_assert_false(bit(map, 200));
+    g_assert_false(bit(map, 201));
+    g_assert_true(bit(map, 0));
+    g_assert_true(bit(map, NPAGES - 1));
+    g_assert_false(bit(map, NPAGES));        /* nothing past the end */
+    /* taken once: the log was cleared with it */
+    g_assert_false(ramblock_take_boot_zero_map(block, map));
+    g_assert_cmpuint(ramblock_sync_dirty_log(block, dest, 0, NPAGES), ==, 0);
+
+    /* a sync ends it too: cleared bits no longer mean "never written" */
+    other = qemu_ram_alloc(&cfg, &error_abort);
+    g_assert_true(other->boot_log);
+    g_assert_cmpuint(ramblock_sync_dirty_log(other, dest, 0, 64), ==, 0);
+    g_assert_false(ramblock_take_boot_zero_map(other, map));
+
+    memory_boot_log_end();
+    g_assert_cmpuint(global_dirty_tracking, ==, 0);
+    /* a block created after the end is not boot-logged */
+    cfg.name = "boot3";
+    late = qemu_ram_alloc(&cfg, &error_abort);
+    g_assert_false(late->boot_log);
+    g_assert_cmpuint(global_dirty_tracking, ==, 0);
+    qemu_ram_free(late);
+    qemu_ram_free(other);
 }
 
 static void test_flags(void)
@@ -149,6 +197,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     block = qemu_ram_alloc(&cfg, &error_abort);
     memory_region_add_ram("dirty", BASE, block);
+    /* first: the boot log is on until this test ends it */
+    g_test_add_func("/dirty-log/boot", test_boot_log);
     g_test_add_func("/dirty-log/flags", test_flags);
     g_test_add_func("/dirty-log/off", test_off_marks_nothing);
     g_test_add_func("/dirty-log/sync-counts", test_sync_counts);
