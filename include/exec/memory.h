@@ -63,6 +63,7 @@ struct RAMBlock {
     unsigned long *receivedmap; /* destination: pages already placed */
     unsigned long *file_bmap;
     bool postcopy_registered;
+    bool postcopy_zeroable;     /* UFFDIO_ZEROPAGE works on this block */
     void *migration_opaque;
 
     QTAILQ_ENTRY(RAMBlock) next;
