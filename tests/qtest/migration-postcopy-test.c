@@ -39,6 +39,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -465,6 +466,288 @@ static void test_refused_file_on_disk(void)
     run_end(&r);
 }
 
+
+/* ------------------------------------------------------------ bad peers */
+
+#define PC_MROM_SIZE 0xf000ULL      /* riscv_virt_board.mrom */
+#define PC_BAD_MEM   "64M"
+#define PC_BAD_SIZE  (64ULL << 20)
+
+static void put8(GByteArray *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+static void put16(GByteArray *b, uint16_t v)
+{
+    put8(b, v >> 8);
+    put8(b, v);
+}
+
+static void put32(GByteArray *b, uint32_t v)
+{
+    put16(b, v >> 16);
+    put16(b, v);
+}
+
+static void put64(GByteArray *b, uint64_t v)
+{
+    put32(b, v >> 32);
+    put32(b, v);
+}
+
+static void put_str(GByteArray *b, const char *str)
+{
+    put8(b, strlen(str));
+    g_byte_array_append(b, (const guint8 *)str, strlen(str));
+}
+
+static void put_cmd(GByteArray *b, uint16_t cmd, const GByteArray *payload)
+{
+    put8(b, 0x08);                       /* QEMU_VM_COMMAND */
+    put16(b, cmd);
+    put16(b, payload ? payload->len : 0);
+    if (payload) {
+        g_byte_array_append(b, payload->data, payload->len);
+    }
+}
+
+/* Header, configuration "virt", OPEN_RETURN_PATH, ADVISE (4 KiB pages). */
+static GByteArray *fake_stream_start(void)
+{
+    GByteArray *b = g_byte_array_new();
+    g_autoptr(GByteArray) adv = g_byte_array_new();
+
+    put32(b, 0x5145564d);
+    put32(b, 3);
+    put8(b, 0x07);
+    put32(b, 4);
+    g_byte_array_append(b, (const guint8 *)"virt", 4);
+    put_cmd(b, 1, NULL);
+    put64(adv, 0x1000);
+    put64(adv, 0x1000);
+    put_cmd(b, 3, adv);
+    return b;
+}
+
+/* A destination -m 64M, postcopy-ram on, listening on {dir}/mig.sock. */
+static GSocketConnection *fake_source_connect(Run *r)
+{
+    const PcCase c = { "bad", "a-b", 1, BE_NONE };
+    g_autofree char *extra = NULL, *uri = NULL, *path = NULL;
+    g_autoptr(GSocketClient) client = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) err = NULL;
+    GSocketConnection *conn;
+
+    extra = g_strdup_printf("-incoming defer -D %s/dst.log", r->dir);
+    r->to = qtest_initf("-M virt -m %s -bios none -kernel %s %s",
+                        PC_BAD_MEM, r->image, extra);
+    (void)c;
+    migrate_set_capability(r->to, "postcopy-ram", true);
+    path = g_strdup_printf("%s/mig.sock", r->dir);
+    uri = g_strdup_printf("unix:%s", path);
+    migrate_incoming_qmp(r->to, uri);
+    addr = g_unix_socket_address_new(path);
+    conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL,
+                                   &err);
+    g_assert_no_error(err);
+    return conn;
+}
+
+static void fake_send(GSocketConnection *conn, GByteArray *b)
+{
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    g_autoptr(GError) err = NULL;
+
+    /* the destination may close first: a write error is fine then */
+    g_output_stream_write_all(out, b->data, b->len, NULL, NULL, &err);
+}
+
+/* A discard range past the end of the block, before LISTEN: exit 1. */
+static void test_bad_discard(void)
+{
+    g_autoptr(GByteArray) b = NULL, d = g_byte_array_new();
+    g_autofree char *log = NULL;
+    GSocketConnection *conn;
+    Run r;
+
+    run_init(&r, "a-b");
+    conn = fake_source_connect(&r);
+    b = fake_stream_start();
+    put8(d, 0);                                  /* version */
+    put_str(d, "riscv_virt_board.ram");
+    put8(d, 0);                                  /* nil */
+    put64(d, PC_BAD_SIZE - 0x1000);
+    put64(d, 0x2000);                            /* one page past the end */
+    put_cmd(b, 6, d);
+    fake_send(conn, b);
+    migrate_wait_dest_exit(r.to, 1);
+    r.to = NULL;
+    log = read_log(&r, "dst.log");
+    g_test_message("destination log: %s", log);
+    g_assert_nonnull(strstr(log, "outside RAM block 'riscv_virt_board.ram'"));
+    g_object_unref(conn);
+    run_end(&r);
+}
+
+/*
+ * The switch to postcopy (RAM announced, package with LISTEN and RUN: the
+ * guest runs and faults), then a page of an unknown block or beyond the
+ * end of a block: the destination pauses and runs on.
+ */
+static void test_bad_page(gconstpointer opaque)
+{
+    bool unknown = GPOINTER_TO_INT(opaque);
+    g_autoptr(GByteArray) b = NULL, pack = g_byte_array_new();
+    g_autofree char *log = NULL, *status = NULL;
+    static const char *const paused[] = { "postcopy-paused", NULL };
+    GSocketConnection *conn;
+    Run r;
+
+    run_init(&r, "a-b");
+    conn = fake_source_connect(&r);
+    b = fake_stream_start();
+    /* ram START: the MEM_SIZE list, EOS, footer */
+    put8(b, 0x01);
+    put32(b, 0);
+    put_str(b, "ram");
+    put32(b, 0);
+    put32(b, 4);
+    put64(b, (PC_MROM_SIZE + PC_BAD_SIZE) | 0x4);
+    put_str(b, "riscv_virt_board.mrom");
+    put64(b, PC_MROM_SIZE);
+    put_str(b, "riscv_virt_board.ram");
+    put64(b, PC_BAD_SIZE);
+    put64(b, 0x10);
+    put8(b, 0x7e);
+    put32(b, 0);
+    /* PACKAGED: LISTEN, RUN */
+    put_cmd(pack, 4, NULL);
+    put_cmd(pack, 5, NULL);
+    put8(b, 0x08);
+    put16(b, 7);
+    put16(b, 4);
+    put32(b, pack->len);
+    g_byte_array_append(b, pack->data, pack->len);
+    /* a PART with the bad page */
+    put8(b, 0x02);
+    put32(b, 0);
+    if (unknown) {
+        put64(b, 0x8);
+        put_str(b, "no-such-block");
+    } else {
+        put64(b, PC_BAD_SIZE | 0x8);
+        put_str(b, "riscv_virt_board.ram");
+    }
+    for (int i = 0; i < 4096; i++) {
+        put8(b, 0x5a);
+    }
+    fake_send(conn, b);
+    status = wait_status_in(r.to, paused);
+    log = read_log(&r, "dst.log");
+    g_test_message("destination log: %s", log);
+    g_assert_nonnull(strstr(log, "postcopy paused"));
+    g_assert_nonnull(strstr(log, unknown ? "unknown ramblock \"no-such-block\""
+                                         : "is outside block"));
+    /* alive, still answering, still paused */
+    g_free(status);
+    status = migrate_query_status(r.to);
+    g_assert_cmpstr(status, ==, "postcopy-paused");
+    /*
+     * A vCPU waits for a page that will never come (no recovery yet), so
+     * a quit would wait for it: kill instead.
+     */
+    qtest_kill(r.to);
+    r.to = NULL;
+    g_object_unref(conn);
+    run_end(&r);
+}
+
+typedef struct Drain {
+    GSocketConnection *conn;
+    GThread *thread;
+} Drain;
+
+static gpointer drain_thread(gpointer opaque)
+{
+    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(opaque));
+    char buf[65536];
+
+    while (g_input_stream_read(in, buf, sizeof(buf), NULL, NULL) > 0) {
+        /* discard the source's stream */
+    }
+    return NULL;
+}
+
+/*
+ * A fake destination asks the real source for pages no block holds: the
+ * source fails with an error naming the request, its guest runs on.
+ */
+static void test_bad_request(gconstpointer opaque)
+{
+    int kind = GPOINTER_TO_INT(opaque);
+    static const char *const expect[] = {
+        "unknown RAM block 'no-such-block'",
+        "is outside RAM block 'riscv_virt_board.ram'",
+        "REQ_PAGES before any REQ_PAGES_ID",
+    };
+    const PcCase c = { "bad", "a-b", 1, BE_NONE };
+    g_autoptr(GSocketListener) listener = g_socket_listener_new();
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GByteArray) msg = g_byte_array_new();
+    g_autofree char *path = NULL, *uri = NULL, *desc = NULL;
+    GSocketConnection *conn;
+    GThread *drain;
+    Run r;
+
+    run_init(&r, "a-b");
+    path = g_strdup_printf("%s/mig.sock", r.dir);
+    uri = g_strdup_printf("unix:%s", path);
+    addr = g_unix_socket_address_new(path);
+    g_socket_listener_add_address(listener, addr, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
+                                  &err);
+    g_assert_no_error(err);
+    r.from = start(&r, &c, "src", "");
+    wait_for_serial(r.from, &r.src_pos, "AB");
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_ensure_non_converge(r.from);
+    migrate_qmp(r.from, uri);
+    conn = g_socket_listener_accept(listener, NULL, NULL, &err);
+    g_assert_no_error(err);
+    drain = g_thread_new("drain", drain_thread, conn);
+    if (kind == 0) {
+        put16(msg, 3);                           /* REQ_PAGES_ID */
+        put16(msg, 13 + strlen("no-such-block"));
+        put64(msg, 0);
+        put32(msg, 0x1000);
+        put_str(msg, "no-such-block");
+    } else if (kind == 1) {
+        put16(msg, 3);
+        put16(msg, 13 + strlen("riscv_virt_board.ram"));
+        put64(msg, PC_RAM_SIZE);                 /* the block's end */
+        put32(msg, 0x1000);
+        put_str(msg, "riscv_virt_board.ram");
+    } else {
+        put16(msg, 4);                           /* REQ_PAGES, no block */
+        put16(msg, 12);
+        put64(msg, 0);
+        put32(msg, 0x1000);
+    }
+    fake_send(conn, msg);
+    wait_for_migration_fail(r.from, true);
+    desc = migrate_query_error(r.from);
+    g_test_message("source error: %s", desc);
+    g_assert_nonnull(strstr(desc, expect[kind]));
+    mig_assert_source_alive(r.from, &r.src_pos);
+    g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+    g_thread_join(drain);
+    g_object_unref(conn);
+    run_end(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -477,5 +760,17 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/postcopy/refused", test_refusals);
     g_test_add_func("/migration/postcopy/refused-file-on-disk",
                     test_refused_file_on_disk);
+    g_test_add_func("/migration/postcopy/bad/discard-outside-block",
+                    test_bad_discard);
+    g_test_add_data_func("/migration/postcopy/bad/page-unknown-block",
+                         GINT_TO_POINTER(1), test_bad_page);
+    g_test_add_data_func("/migration/postcopy/bad/page-beyond-end",
+                         GINT_TO_POINTER(0), test_bad_page);
+    g_test_add_data_func("/migration/postcopy/bad/request-unknown-block",
+                         GINT_TO_POINTER(0), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/request-beyond-end",
+                         GINT_TO_POINTER(1), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/request-no-block",
+                         GINT_TO_POINTER(2), test_bad_request);
     return g_test_run();
 }
