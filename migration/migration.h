@@ -25,6 +25,7 @@
 #include "migration/qemu-file.h"
 #include "migration/options.h"
 #include "migration/migration-stats.h"
+#include "migration/postcopy-ram.h"
 
 /* QEMU 7.2's MigrationStatus, in QAPI order (names only reach the user). */
 typedef enum MigrationStatus {
@@ -93,7 +94,18 @@ typedef struct MigrationState {
         uint32_t last_pong;          /* RP thread writes (atomic) */
         uint32_t pongs;              /* number of PONGs received (atomic) */
         bool shut_received;          /* RP thread */
+        /* PONG 3 seen: the destination loaded the postcopy package up to
+         * its POSTCOPY_RUN, so its guest may run (atomic) */
+        bool package_loaded;
     } rp_state;
+
+    /* ---- postcopy (source) */
+    /* migrate-start-postcopy was issued (main thread sets, atomic) */
+    bool start_postcopy;
+    /* pages the destination asked for (see PostcopyReqQueue) */
+    PostcopyReqQueue page_requests;
+    /* a paused postcopy waits here for recovery (not built yet) */
+    QemuSemaphore postcopy_pause_sem;
 
     /* ---- owned by the migration thread while it runs (the main thread
      * reads the counters for query-migrate; they are single words) */
@@ -145,6 +157,16 @@ typedef struct MigrationIncomingState {
     /* ---- written by the incoming thread before the finish BH runs */
     bool load_ok;
     Error *error;                    /* the load error (error-desc) */
+
+    /* ---- postcopy (destination), see postcopy-ram.h */
+    PostcopyState postcopy_state;    /* postcopy_state_get/set (atomic) */
+    struct PostcopyIncoming *postcopy;   /* ADVISE .. cleanup */
+    /* the thread loading the main stream while the guest runs; created by
+     * the incoming thread at LISTEN, joined by the end bottom half */
+    QemuThread listen_thread;
+    bool listen_thread_created;
+    /* the block of the last page request sent (under rp_mutex) */
+    RAMBlock *last_rb_req;
 } MigrationIncomingState;
 
 /* The one accessor for each side. */
@@ -198,6 +220,27 @@ void migration_incoming_process_channel(QIOChannel *ioc);
 bool migration_incoming_open_return_path(MigrationIncomingState *mis);
 bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value,
                           Error **errp);
+/*
+ * Ask the source for [start, start+len) of @rb: REQ_PAGES_ID when the block
+ * differs from the previous request, else REQ_PAGES.  Any thread.
+ */
+bool migrate_send_rp_req_pages(MigrationIncomingState *mis, RAMBlock *rb,
+                               uint64_t start, uint64_t len, Error **errp);
+/*
+ * The listen thread ended (@ok: the stream reached EOF; else @err, taken):
+ * the end bottom half completes the postcopy, or pauses it when the guest
+ * already runs here, or fails the migration when it never ran.
+ */
+void migration_incoming_postcopy_done(MigrationIncomingState *mis, bool ok,
+                                      Error *err);
+/*
+ * POSTCOPY_RUN: start the guest from the main loop (autostart), or leave it
+ * paused.  Incoming thread.
+ */
+void migration_incoming_postcopy_run(MigrationIncomingState *mis);
+/* The outgoing migration is in its postcopy phase (postcopy-*). */
+bool migration_in_postcopy(void);
+
 /* SHUT tells the source the destination is done (0) or failed (1). */
 bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value,
                           Error **errp);

@@ -13,6 +13,8 @@
 #include "sysemu/sysemu.h"
 #include "migration/migration.h"
 #include "migration/options.h"
+#include "migration/postcopy-ram.h"
+#include "sysemu/runstate.h"
 #include "migration/trace.h"
 
 #define QERR_MIGRATION_ACTIVE "There's a migration process in progress"
@@ -73,6 +75,8 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_VALIDATE_UUID:
     case MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE:
     case MIGRATION_CAPABILITY_X_IGNORE_SHARED:
+    case MIGRATION_CAPABILITY_POSTCOPY_RAM:
+    case MIGRATION_CAPABILITY_RELEASE_RAM:
         return true;
     default:
         return false;
@@ -164,6 +168,17 @@ static bool caps_check(const bool *old, const bool *new, bool running,
                        "of Godwit yet", cap_names[i]);
             return false;
         }
+    }
+    /*
+     * As QEMU: a destination checks at once that this host can receive a
+     * postcopy, so a management layer learns it before migrating.
+     */
+    if (new[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        !old[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        runstate_check(RUN_STATE_INMIGRATE) &&
+        !postcopy_ram_supported_by_host(errp)) {
+        error_prepend(errp, "Postcopy is not supported: ");
+        return false;
     }
     return true;
 }
@@ -1035,6 +1050,11 @@ bool migrate_pause_before_switchover(void)
 bool migrate_postcopy_ram(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM);
+}
+
+bool migrate_release_ram(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_RELEASE_RAM);
 }
 
 bool migrate_xbzrle(void)

@@ -34,6 +34,7 @@
 #include "migration/migration-stats.h"
 #include "migration/ram.h"
 #include "migration/ram-zero.h"
+#include "migration/postcopy-ram.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -80,6 +81,11 @@ typedef struct RAMState {
     /* dirty-rate window */
     int64_t time_last_bitmap_sync;   /* ms */
     uint64_t num_dirty_pages_period;
+
+    /* postcopy: set at the switch (migration thread) */
+    bool in_postcopy;
+    /* pages the destination asked for, served before the scan */
+    PostcopyReqQueue *reqs;
 } RAMState;
 
 /*
@@ -95,6 +101,8 @@ typedef struct RAMLoadState {
      * dropped at the start of every section.
      */
     RamZeroCache zero;
+    /* the postcopy loader's state, from the first postcopy record */
+    RamPostcopyLoad *postcopy;
 } RAMLoadState;
 
 /*
@@ -227,6 +235,13 @@ static void save_page_header(RAMState *rs, QEMUFile *f, RAMBlock *rb,
     }
 }
 
+/* release-ram in postcopy, page by page as the file writes it. */
+static bool ram_release_after_write(RAMState *rs, RAMBlock *rb)
+{
+    return rs->in_postcopy && migrate_release_ram() && rb->fd < 0 &&
+           rb->page_size == TARGET_PAGE_SIZE;
+}
+
 /* Send page @page of @rb, whose dirty bit the caller just cleared. */
 static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
                           unsigned long page)
@@ -257,8 +272,13 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
         trace_ram_save_page(rb->idstr, offset, true);
     } else {
         save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_PAGE);
-        /* No copy: the page is written from guest RAM at the next flush. */
-        qemu_put_buffer_async(f, p, TARGET_PAGE_SIZE, false);
+        /*
+         * No copy: the page is written from guest RAM at the next flush;
+         * with release-ram in postcopy a private anonymous page is given
+         * back to the kernel once written.
+         */
+        qemu_put_buffer_async(f, p, TARGET_PAGE_SIZE,
+                              ram_release_after_write(rs, rb));
         rs->normal_pages++;
         trace_ram_save_page(rb->idstr, offset, false);
     }
@@ -284,10 +304,11 @@ static void ram_flush_stats(RAMState *rs)
  * Clears their dirty bits; returns how many were sent (at least 1).
  */
 static unsigned long ram_save_zero_run(RAMState *rs, QEMUFile *f,
-                                       RAMBlock *rb, unsigned long page)
+                                       RAMBlock *rb, unsigned long page,
+                                       unsigned long limit)
 {
     RamZeroCache *z = &rs->zero;
-    unsigned long end = z->first + z->npages;
+    unsigned long end = MIN(z->first + z->npages, limit);
     uint8_t rec[64 * 9];
     unsigned long p, n = 0;
     size_t len = 0;
@@ -325,19 +346,103 @@ static RAMBlock *ram_next_block(RAMBlock *rb)
 }
 
 /*
- * Find the next dirty page from the cursor (wrapping around once), clear
- * its bit and send it; a run of untouched pages goes at once.  Returns
- * how many pages were sent, 0 when no page is dirty.
+ * Send the dirty pages of the host page of @rb that holds target page
+ * @page (dirty), in order: a huge page always goes whole and alone, so
+ * that the destination can place it atomically in postcopy.  On a block of
+ * target-size pages this is @page, or the run of untouched pages from it.
+ * Returns how many target pages were sent; *@next is the page after.
+ */
+static unsigned long ram_save_host_page(RAMState *rs, QEMUFile *f,
+                                        RAMBlock *rb, unsigned long page,
+                                        unsigned long *next)
+{
+    unsigned long hp = rb->page_size >> TARGET_PAGE_BITS;
+    unsigned long first = QEMU_ALIGN_DOWN(page, hp);
+    unsigned long end = hp > 1 ? MIN(first + hp, ramblock_pages(rb))
+                               : ramblock_pages(rb);
+    unsigned long n = 0, k;
+
+    do {
+        if (rb == rs->last_sent_block &&
+            ram_zero_cache_untouched(&rs->zero, rb, page)) {
+            k = ram_save_zero_run(rs, f, rb, page, end);
+        } else {
+            clear_bit(page, rb->bmap);
+            qatomic_set(&rs->migration_dirty_pages,
+                        rs->migration_dirty_pages - 1);
+            ram_save_page(rs, f, rb, page);
+            k = 1;
+        }
+        n += k;
+        page += k;
+        if (hp == 1) {
+            break;
+        }
+        page = find_next_bit(rb->bmap, end, page);
+    } while (page < end);
+    *next = hp == 1 ? page : end;
+    if (rs->in_postcopy && migrate_release_ram() &&
+        !ram_release_after_write(rs, rb)) {
+        /* release-ram: the host page is written, give it back */
+        qemu_fflush(f);
+        (void)ram_block_discard_range(rb, (uint64_t)first << TARGET_PAGE_BITS,
+                                      rb->page_size);
+    }
+    return n;
+}
+
+/*
+ * Postcopy: serve the oldest request that still has dirty pages; the scan
+ * then goes on right after it.  Returns the pages sent, 0 when no request
+ * needed anything.
+ */
+static unsigned long ram_save_requested(RAMState *rs, QEMUFile *f)
+{
+    PostcopyPageRequest *r;
+
+    while (rs->reqs && (r = postcopy_req_queue_take(rs->reqs))) {
+        RAMBlock *rb = r->rb;
+        unsigned long page = r->offset >> TARGET_PAGE_BITS;
+        unsigned long end = (r->offset + r->len) >> TARGET_PAGE_BITS;
+        unsigned long n = 0, next = page;
+
+        g_free(r);
+        while ((page = find_next_bit(rb->bmap, end, page)) < end) {
+            n += ram_save_host_page(rs, f, rb, page, &next);
+            page = next;
+        }
+        trace_ram_save_requested(rb->idstr, (uint64_t)end << TARGET_PAGE_BITS,
+                                 n);
+        if (n) {
+            rs->cur_block = rb;
+            rs->cur_page = next;
+            return n;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Find the next dirty page from the cursor (wrapping around once) and send
+ * its host page; requested pages go first.  Returns how many pages were
+ * sent, 0 when no page is dirty.
  */
 static unsigned long ram_find_and_save_block(RAMState *rs, QEMUFile *f)
 {
     RAMBlock *rb = rs->cur_block;
     unsigned long page = rs->cur_page;
     unsigned nblocks = rs->nblocks, tries;
+    unsigned long n;
 
     if (!qatomic_read(&rs->migration_dirty_pages)) {
         return 0;
     }
+    n = ram_save_requested(rs, f);
+    if (n) {
+        return n;
+    }
+    rb = rs->cur_block;
+    page = rs->cur_page;
     if (!rb) {
         rb = ram_next_block(NULL);
         page = 0;
@@ -348,19 +453,11 @@ static unsigned long ram_find_and_save_block(RAMState *rs, QEMUFile *f)
 
         page = rb->bmap ? find_next_bit(rb->bmap, pages, page) : pages;
         if (page < pages) {
-            unsigned long n = 1;
+            unsigned long next;
 
-            if (rb == rs->last_sent_block &&
-                ram_zero_cache_untouched(&rs->zero, rb, page)) {
-                n = ram_save_zero_run(rs, f, rb, page);
-            } else {
-                clear_bit(page, rb->bmap);
-                qatomic_set(&rs->migration_dirty_pages,
-                            rs->migration_dirty_pages - 1);
-                ram_save_page(rs, f, rb, page);
-            }
+            n = ram_save_host_page(rs, f, rb, page, &next);
             rs->cur_block = rb;
-            rs->cur_page = page + n;
+            rs->cur_page = next;
             return n;
         }
         rb = ram_next_block(rb);
@@ -450,6 +547,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
 
     rs = g_new0(RAMState, 1);
     rs->stats = &migrate_get_current()->stats;
+    rs->reqs = &migrate_get_current()->page_requests;
     RAMBLOCK_FOREACH(rb) {
         rs->nblocks++;
     }
@@ -495,7 +593,8 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
         qemu_file_set_error_obj(f, -EINVAL, NULL);
         return -EINVAL;
     }
-    while (!qemu_file_rate_limit(f)) {
+    while (!qemu_file_rate_limit(f) ||
+           (rs->in_postcopy && postcopy_req_queue_has(rs->reqs))) {
         unsigned long n = ram_find_and_save_block(rs, f);
 
         if (!n) {
@@ -531,7 +630,10 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         qemu_file_set_error_obj(f, -EINVAL, NULL);
         return -EINVAL;
     }
-    migration_bitmap_sync(rs);
+    if (!rs->in_postcopy) {
+        /* in postcopy the VM stopped at the switch, which synced last */
+        migration_bitmap_sync(rs);
+    }
     while ((n = ram_find_and_save_block(rs, f))) {
         pages += n;
         if (pages >= check) {
@@ -557,8 +659,15 @@ static void ram_state_pending_estimate(void *opaque, uint64_t *must_precopy,
     RAMState *rs = rm->save;
 
     if (rs) {
-        *must_precopy += qatomic_read(&rs->migration_dirty_pages) *
+        uint64_t bytes = qatomic_read(&rs->migration_dirty_pages) *
                          TARGET_PAGE_SIZE;
+
+        /* with postcopy-ram every page can also go after the switch */
+        if (migrate_postcopy_ram()) {
+            *can_postcopy += bytes;
+        } else {
+            *must_precopy += bytes;
+        }
     }
 }
 
@@ -567,7 +676,7 @@ static void ram_state_pending_exact(void *opaque, uint64_t *must_precopy,
 {
     RAMMigration *rm = opaque;
 
-    if (rm->save) {
+    if (rm->save && !rm->save->in_postcopy) {
         migration_bitmap_sync(rm->save);
     }
     ram_state_pending_estimate(opaque, must_precopy, can_postcopy);
@@ -617,6 +726,9 @@ static int ram_load_cleanup(void *opaque)
     RAMMigration *rm = opaque;
     RAMBlock *rb;
 
+    if (rm->load) {
+        ram_postcopy_load_free(rm->load->postcopy);
+    }
     g_free(rm->load);
     rm->load = NULL;
     RAMBLOCK_FOREACH(rb) {
@@ -628,8 +740,7 @@ static int ram_load_cleanup(void *opaque)
 }
 
 /* Read a counted block name and find the block; NULL with @errp set. */
-static RAMBlock *ram_load_block_name(QEMUFile *f, const char *what,
-                                     Error **errp)
+RAMBlock *ram_load_block_name(QEMUFile *f, const char *what, Error **errp)
 {
     char name[QEMU_VM_COUNTED_STRING_MAX + 1];
     uint64_t pos = qemu_file_transferred(f);
@@ -688,10 +799,23 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
                        rb->idstr, length, total);
             return -EINVAL;
         }
-        /*
-         * No page-size field: it is only present after POSTCOPY_ADVISE,
-         * which this build rejects.
-         */
+        /* After POSTCOPY_ADVISE, a huge-page block carries its page size. */
+        if (postcopy_state_get() != POSTCOPY_INCOMING_NONE &&
+            migrate_postcopy_ram() &&
+            rb->page_size != qemu_real_host_page_size) {
+            uint64_t remote = qemu_get_be64(f);
+
+            if (qemu_file_get_error_obj(f, errp)) {
+                error_prepend(errp, "ram: MEM_SIZE page size of block %s: ",
+                              rb->idstr);
+                return -EIO;
+            }
+            if (remote != rb->page_size) {
+                error_setg(errp, "Mismatched RAM page size %s (local) 0x%zx "
+                           "!= 0x%" PRIx64, rb->idstr, rb->page_size, remote);
+                return -EINVAL;
+            }
+        }
         if (migrate_ignore_shared()) {
             uint64_t addr = qemu_get_be64(f);
             hwaddr local = rb->mr ? rb->mr->addr : rb->mr_addr;
@@ -866,6 +990,13 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
         error_setg(errp, "ram: load without load_setup");
         return -EINVAL;
     }
+    if (postcopy_is_running()) {
+        /* the listen thread: every page is placed atomically */
+        if (!ls->postcopy) {
+            ls->postcopy = ram_postcopy_load_new(ls->last_recv_block);
+        }
+        return ram_load_postcopy(f, ls->postcopy, errp);
+    }
     ram_zero_cache_invalidate(&ls->zero);
     for (;;) {
         uint64_t pos, word;
@@ -932,12 +1063,43 @@ bad_combination:
     }
 }
 
+/* ------------------------------------------------------------ postcopy */
+
+static bool ram_has_postcopy(void *opaque)
+{
+    return migrate_postcopy_ram();
+}
+
+bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp)
+{
+    RAMState *rs = ram_migration.save;
+    uint64_t more;
+
+    if (!rs) {
+        error_setg(errp, "ram: postcopy switch without a RAM migration");
+        return false;
+    }
+    /* the VM is stopped: this sync is the last one */
+    migration_bitmap_sync(rs);
+    rs->cur_block = NULL;
+    rs->cur_page = 0;
+    rs->last_sent_block = NULL;
+    ram_zero_cache_invalidate(&rs->zero);
+    more = ram_postcopy_discard_send(f);
+    qatomic_set(&rs->migration_dirty_pages, rs->migration_dirty_pages + more);
+    stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    rs->in_postcopy = true;
+    return qemu_file_get_error_obj(f, errp) == 0;
+}
+
 /* ------------------------------------------------------------ registration */
 
 static const SaveVMHandlers savevm_ram_handlers = {
     .save_setup = ram_save_setup,
     .save_live_iterate = ram_save_iterate,
     .save_live_complete_precopy = ram_save_complete,
+    .has_postcopy = ram_has_postcopy,
+    .save_live_complete_postcopy = ram_save_complete,
     .state_pending_estimate = ram_state_pending_estimate,
     .state_pending_exact = ram_state_pending_exact,
     .save_cleanup = ram_save_cleanup,

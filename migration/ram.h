@@ -16,6 +16,7 @@
 
 #include "qemu/osdep.h"
 #include "exec/memory.h"
+#include "migration/qemu-file.h"
 
 /* Register the "ram" handler (instance 0, version 4).  Called by savevm. */
 void ram_mig_init(void);
@@ -28,5 +29,37 @@ uint64_t ram_bytes_remaining(void);
 
 /* Whether @rb takes part in migration: not when x-ignore-shared skips it. */
 bool ramblock_is_ignored(RAMBlock *rb);
+
+/* Read a counted block name and find the block; NULL with @errp set. */
+RAMBlock *ram_load_block_name(QEMUFile *f, const char *what, Error **errp);
+
+/* ---- postcopy (ram.c and ram-postcopy.c) */
+
+/*
+ * The postcopy switch, VM stopped (migration thread): the last bitmap
+ * sync, then the discard list (ram_postcopy_discard_send); from now on the
+ * bitmaps only shrink.
+ */
+bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp);
+/*
+ * Canonicalise every block's bitmap to whole host pages (a partly sent
+ * host page is sent again whole) and send its set bits as
+ * POSTCOPY_RAM_DISCARD ranges.  Returns how many bits were set by the
+ * canonicalisation.
+ */
+uint64_t ram_postcopy_discard_send(QEMUFile *f);
+/* release-ram at the switch: give back every host page already sent. */
+void ram_postcopy_migrated_memory_release(void);
+
+/* The destination's postcopy loader (listen thread). */
+typedef struct RamPostcopyLoad RamPostcopyLoad;
+RamPostcopyLoad *ram_postcopy_load_new(RAMBlock *last_block);
+void ram_postcopy_load_free(RamPostcopyLoad *pl);
+/*
+ * One "ram" section payload in postcopy: ZERO and PAGE records only, the
+ * target pages of each host page in order; each host page is placed
+ * atomically when complete.  Returns 0 at EOS or -errno with @errp set.
+ */
+int ram_load_postcopy(QEMUFile *f, RamPostcopyLoad *pl, Error **errp);
 
 #endif

@@ -44,12 +44,36 @@ void qemu_savevm_state_pending_exact(uint64_t *must_precopy, uint64_t *can_postc
  * every device (globalstate included), EOF, then VMDESCRIPTION.  Flushes.
  */
 int qemu_savevm_state_complete_precopy(QEMUFile *f, Error **errp);
+/*
+ * Postcopy switch (VM stopped, BQL held): END sections of the live handlers
+ * that cannot go on in postcopy; then the FULL sections of every device
+ * without EOF or vmdesc (written into the package).
+ */
+int qemu_savevm_state_complete_precopy_non_postcopy(QEMUFile *f,
+                                                    Error **errp);
+int qemu_savevm_state_devices(QEMUFile *f, Error **errp);
+/*
+ * End of postcopy (migration thread): END sections of the postcopy
+ * handlers (the rest of RAM), then EOF.  No vmdesc.  Flushes.
+ */
+int qemu_savevm_state_complete_postcopy(QEMUFile *f, Error **errp);
 /* Release what setup allocated (also after failure or cancel). */
 void qemu_savevm_state_cleanup(void);
 
 /* Commands (QEMU_VM_COMMAND); each flushes the file. */
 void qemu_savevm_send_open_return_path(QEMUFile *f);
 void qemu_savevm_send_ping(QEMUFile *f, uint32_t value);
+/* ADVISE with the page-size summary and the target page size. */
+void qemu_savevm_send_postcopy_advise(QEMUFile *f);
+/* One POSTCOPY_RAM_DISCARD: @n (1..12) byte ranges of block @name. */
+void qemu_savevm_send_postcopy_ram_discard(QEMUFile *f, const char *name,
+                                           unsigned n, const uint64_t *starts,
+                                           const uint64_t *lens);
+void qemu_savevm_send_postcopy_listen(QEMUFile *f);
+void qemu_savevm_send_postcopy_run(QEMUFile *f);
+/* PACKAGED(len) followed by the @len bytes of the package. */
+bool qemu_savevm_send_packaged(QEMUFile *f, const uint8_t *buf, size_t len,
+                               Error **errp);
 
 /*
  * Destination: read and check the header and configuration, then load
@@ -58,6 +82,12 @@ void qemu_savevm_send_ping(QEMUFile *f, uint32_t value);
  * section (idstr, instance, section id) and what was wrong; returns false.
  * On OPEN_RETURN_PATH it calls migration_incoming_open_return_path(mis) and
  * on PING migrate_send_rp_pong(mis, value, errp) (migration.c).
+ *
+ * Postcopy: ADVISE, DISCARD, then PACKAGED, whose package holds LISTEN
+ * (which starts the listen thread on @f), the device state and RUN; the
+ * load returns true after RUN and the listen thread goes on reading @f
+ * (mis->listen_thread_created), ending with
+ * migration_incoming_postcopy_done().
  */
 bool qemu_loadvm_state(QEMUFile *f, MigrationIncomingState *mis, Error **errp);
 /* After a successful load: post-load hooks that need every device loaded. */

@@ -215,4 +215,19 @@
 /* PING value telling the source the postcopy package is loaded (10.2). */
 #define QEMU_VM_PING_PACKAGED_LOADED 0x42
 
+/*
+ * PING values the source sends around the postcopy switch (7.2 and 10.2;
+ * only their PONGs mean anything, to the source):
+ *   1  after OPEN_RETURN_PATH, at the start;
+ *   2  after the discard list;
+ *   3  inside the package, after the device state and before
+ *      POSTCOPY_RUN: its PONG proves the destination reached RUN's
+ *      doorstep (without it, the destination's guest never ran);
+ *   4  right after the package.
+ */
+#define MIGRATION_PING_RETURN_PATH       1
+#define MIGRATION_PING_POSTCOPY_DISCARD  2
+#define MIGRATION_PING_POSTCOPY_PACKAGE  3
+#define MIGRATION_PING_POSTCOPY_SENT     4
+
 #endif

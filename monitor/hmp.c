@@ -260,7 +260,10 @@ static bool parse_args(Monitor *mon, const HmpCommand *cmd, const char **pp,
         optional = type[0] && type[strlen(type) - 1] == '?';
 
         if (type[0] == '-') {
-            json_object_set_boolean_member(args, name, false);
+            /* a later flag may have been set by the first flag's loop */
+            if (!json_object_has_member(args, name)) {
+                json_object_set_boolean_member(args, name, false);
+            }
             if (flags_done) {
                 continue;
             }

@@ -70,6 +70,7 @@ struct RAMBlock {
     unsigned long *known_zero;  /* pages known to read as zero unread */
     unsigned long *file_bmap;
     bool postcopy_registered;
+    bool postcopy_zeroable;     /* UFFDIO_ZEROPAGE works on this block */
     void *migration_opaque;
 
     QTAILQ_ENTRY(RAMBlock) next;

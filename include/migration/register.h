@@ -77,6 +77,16 @@ typedef struct SaveVMHandlers {
      */
     int (*save_live_complete_precopy)(QEMUFile *f, void *opaque);
     /*
+     * Whether this handler goes on sending after the postcopy switch
+     * (RAM with postcopy-ram); NULL means no.  Migration thread.
+     */
+    bool (*has_postcopy)(void *opaque);
+    /*
+     * Write the END payload at the end of postcopy: everything that is
+     * left.  VM stopped, no BQL, migration thread.  Returns 0 or -errno.
+     */
+    int (*save_live_complete_postcopy)(QEMUFile *f, void *opaque);
+    /*
      * Bytes still to send, added to *@must_precopy (and *@can_postcopy
      * for what postcopy could move later).  The estimate must be cheap;
      * the exact one may synchronise the dirty log.  Migration thread.

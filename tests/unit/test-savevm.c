@@ -668,8 +668,14 @@ static void test_malformed(void)
     b16(b, 16);
     b64(b, TPS);
     b64(b, TPS);
-    assert_load_error(b, "POSTCOPY_ADVISE: postcopy is not supported by "
-                      "this build yet");
+    /* a load with no incoming migration (a file) cannot do postcopy */
+    assert_load_error(b, "POSTCOPY_ADVISE outside an incoming migration");
+    b->len = sizeof(golden_header);
+    b8(b, QEMU_VM_COMMAND);
+    b16(b, MIG_CMD_POSTCOPY_RESUME);
+    b16(b, 0);
+    assert_load_error(b, "POSTCOPY_RESUME: postcopy recovery is not built "
+                      "yet");
     b->len = sizeof(golden_header);
     b8(b, QEMU_VM_COMMAND);
     b16(b, MIG_CMD_ENABLE_COLO);

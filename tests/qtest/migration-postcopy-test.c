@@ -1,0 +1,776 @@
+/*
+ * Postcopy live migration: two processes over a unix socket, the guest
+ * running through the whole postcopy phase.
+ *
+ * The flow of every live case (run_postcopy):
+ *   1. source and destination (-incoming defer) with postcopy-ram on both
+ *      (release-ram on the source when the case says so);
+ *   2. non-converging settings (30 MB/s, 1 ms: precopy can never finish),
+ *      migrate, wait for the second bitmap sync (one full pass sent);
+ *   3. migrate-start-postcopy: the source stops, the destination runs the
+ *      guest at once and faults every page it touches before it arrived;
+ *   4. both sides completed; the destination's guest prints only 'B' (no
+ *      'F' from verify, no 'A' of a reboot); the source is in postmigrate;
+ *      query-migrate's postcopy figures are consistent;
+ *   5. a-b: the destination stopped, its RAM checked (check_guests_ram);
+ *      release-ram: the source's a-b range reads back as zeroes (given
+ *      back to the kernel);
+ *      verify: runs on, checking every page itself, more passes.
+ *
+ * Memory kinds: anonymous (default), memfd hugetlb=on 2 MiB, a file on
+ * hugetlbfs 2 MiB, share=on memfd, share=on file on tmpfs.  Huge-page
+ * cases skip with the reason when the host has too few free huge pages.
+ *
+ * Bad inputs (a fake peer written here, speaking the wire format):
+ *   - a fake source whose discard range lies outside the block: the
+ *     destination rejects it, exits 1 (its guest never ran);
+ *   - a fake source that switches to postcopy and then sends a page of an
+ *     unknown block / beyond the block's end: the destination pauses
+ *     (postcopy-paused), keeps running, and never exits;
+ *   - a fake destination asking the real source for a page of an unknown
+ *     block / past the end of a block / with no block: the source fails
+ *     cleanly (error-desc) and its guest runs on.
+ * Refusals: postcopy-preempt, migrate-recover, migrate -r, migrate-pause,
+ * migrate-start-postcopy without the capability, migrate_cancel in
+ * postcopy.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "libqtest.h"
+#include "migration-helpers.h"
+
+#define PC_MEM              "128M"
+#define PC_RAM_SIZE         (128ULL << 20)
+#define PC_HUGE_PAGES       64          /* 128 MiB of 2 MiB pages per side */
+#define HUGETLBFS_MAGIC_VALUE 0x958458f6
+#define TMPFS_MAGIC_VALUE   0x01021994
+#define PC_WAIT_US          (120 * G_USEC_PER_SEC)
+
+typedef enum Backend {
+    BE_NONE,            /* -m only: anonymous private memory */
+    BE_MEMFD_HUGE,      /* memory-backend-memfd,hugetlb=on,hugetlbsize=2M */
+    BE_FILE_HUGE,       /* memory-backend-file on /dev/hugepages */
+    BE_MEMFD_SHARED,    /* memory-backend-memfd,share=on */
+    BE_FILE_SHARED,     /* memory-backend-file on tmpfs ({dir}), share=on */
+} Backend;
+
+typedef struct PcCase {
+    const char *name;        /* under /migration/postcopy/ */
+    const char *guest;       /* "a-b" or "verify" */
+    int smp;
+    Backend backend;
+    bool release_ram;
+    bool hmp;                /* migrate_start_postcopy through HMP */
+} PcCase;
+
+static const PcCase cases[] = {
+    { "plain", "a-b", 1, BE_NONE, false, false },
+    { "verify-smp2", "verify", 2, BE_NONE, false, false },
+    { "release-ram", "a-b", 1, BE_NONE, true, false },
+    { "hmp", "a-b", 1, BE_NONE, false, true },
+    { "hugepage/memfd", "a-b", 1, BE_MEMFD_HUGE, false, false },
+    { "hugepage/file", "a-b", 1, BE_FILE_HUGE, false, false },
+    { "hugepage/verify-smp2", "verify", 2, BE_MEMFD_HUGE, false, false },
+    { "shared/memfd", "a-b", 1, BE_MEMFD_SHARED, false, false },
+    { "shared/file", "verify", 2, BE_FILE_SHARED, false, false },
+};
+
+typedef struct Run {
+    char *dir;
+    char *base;              /* basename of dir */
+    char *image;
+    QTestState *from, *to;
+    size_t src_pos, dst_pos;
+} Run;
+
+/* ------------------------------------------------------------ host checks */
+
+static long meminfo_field(const char *text, const char *name)
+{
+    const char *p = strstr(text, name);
+
+    return p ? strtol(p + strlen(name), NULL, 10) : 0;
+}
+
+static long free_huge_pages_2m(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL) ||
+        meminfo_field(text, "Hugepagesize:") != 2048) {
+        return 0;
+    }
+    return meminfo_field(text, "HugePages_Free:") -
+           meminfo_field(text, "HugePages_Rsvd:");
+}
+
+static bool is_huge(Backend b)
+{
+    return b == BE_MEMFD_HUGE || b == BE_FILE_HUGE;
+}
+
+/* NULL when the case can run, else why not (g_free). */
+static char *skip_reason(const PcCase *c)
+{
+    struct statfs st;
+    long have;
+
+    if (c->backend == BE_FILE_SHARED &&
+        (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC_VALUE)) {
+        return g_strdup("no tmpfs on /dev/shm");
+    }
+    if (!is_huge(c->backend)) {
+        return NULL;
+    }
+    have = free_huge_pages_2m();
+    if (have < 2 * PC_HUGE_PAGES) {
+        return g_strdup_printf("%ld free 2 MiB huge pages, this case needs "
+                               "%d (run scripts/setup-test-host.sh as root, "
+                               "or raise /proc/sys/vm/nr_hugepages)", have,
+                               2 * PC_HUGE_PAGES);
+    }
+    if (c->backend == BE_FILE_HUGE &&
+        (statfs("/dev/hugepages", &st) != 0 ||
+         (unsigned long)st.f_type != HUGETLBFS_MAGIC_VALUE)) {
+        return g_strdup("no hugetlbfs mounted on /dev/hugepages");
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ processes */
+
+static char *backend_args(Run *r, Backend b, const char *side)
+{
+    switch (b) {
+    case BE_NONE:
+        return g_strdup("");
+    case BE_MEMFD_HUGE:
+        return g_strdup("-object memory-backend-memfd,id=mem0,size=" PC_MEM
+                        ",hugetlb=on,hugetlbsize=2M "
+                        "-machine memory-backend=mem0");
+    case BE_FILE_HUGE:
+        return g_strdup("-object memory-backend-file,id=mem0,size=" PC_MEM
+                        ",mem-path=/dev/hugepages,share=on "
+                        "-machine memory-backend=mem0");
+    case BE_MEMFD_SHARED:
+        return g_strdup("-object memory-backend-memfd,id=mem0,size=" PC_MEM
+                        ",share=on -machine memory-backend=mem0");
+    case BE_FILE_SHARED:
+        /*
+         * each side its own file on tmpfs (userfaultfd's missing mode
+         * needs shmem or hugetlbfs): shared with nobody, still MAP_SHARED
+         */
+        return g_strdup_printf("-object memory-backend-file,id=mem0,size="
+                               PC_MEM ",mem-path=/dev/shm/%s-mem-%s,"
+                               "share=on -machine memory-backend=mem0",
+                               r->base, side);
+    }
+    g_assert_not_reached();
+}
+
+static QTestState *start(Run *r, const PcCase *c, const char *side,
+                         const char *extra)
+{
+    g_autofree char *be = backend_args(r, c->backend, side);
+
+    return qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s",
+                       PC_MEM, c->smp, r->image, be, extra);
+}
+
+static void run_init(Run *r, const char *guest)
+{
+    g_autoptr(GError) err = NULL;
+
+    memset(r, 0, sizeof(*r));
+    r->dir = g_dir_make_tmp("godwit-postcopy-XXXXXX", &err);
+    g_assert_no_error(err);
+    r->base = g_path_get_basename(r->dir);
+    r->image = qtest_guest_image(guest);
+}
+
+static void run_end(Run *r)
+{
+    const char *name;
+    GDir *d;
+
+    if (r->to) {
+        qtest_quit(r->to);
+    }
+    if (r->from) {
+        qtest_quit(r->from);
+    }
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *shm = g_strdup_printf("/dev/shm/%s-mem-%s",
+                                               r->base, i ? "src" : "dst");
+
+        unlink(shm);
+    }
+    d = g_dir_open(r->dir, 0, NULL);
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(r->dir, name, NULL);
+
+        unlink(p);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    rmdir(r->dir);
+    g_free(r->dir);
+    g_free(r->base);
+    g_free(r->image);
+}
+
+static char *read_log(Run *r, const char *name)
+{
+    g_autofree char *p = g_build_filename(r->dir, name, NULL);
+    char *text = NULL;
+
+    g_file_get_contents(p, &text, NULL, NULL);
+    return text ? text : g_strdup("");
+}
+
+/* Poll until @who's status is one of @goals (NULL-terminated); returns it. */
+static char *wait_status_in(QTestState *who, const char *const *goals)
+{
+    gint64 deadline = g_get_monotonic_time() + PC_WAIT_US;
+
+    for (;;) {
+        char *status = migrate_query_status(who);
+
+        for (int i = 0; goals[i]; i++) {
+            if (!strcmp(status, goals[i])) {
+                return status;
+            }
+        }
+        if (!strcmp(status, "failed") || !strcmp(status, "cancelled") ||
+            g_get_monotonic_time() > deadline) {
+            g_autofree char *err = migrate_query_error(who);
+
+            g_error("waiting for %s: status %s (%s)", goals[0], status,
+                    err ? err : "no error-desc");
+        }
+        g_free(status);
+        g_usleep(10 * 1000);
+    }
+}
+
+/* ------------------------------------------------------------ live cases */
+
+static void test_postcopy(gconstpointer opaque)
+{
+    const PcCase *c = opaque;
+    static const char *const in_postcopy[] = {
+        "postcopy-active", "completed", NULL
+    };
+    g_autofree char *skip = skip_reason(c);
+    g_autofree char *uri = NULL, *dst_extra = NULL, *status = NULL;
+    g_autofree char *dlog = NULL;
+    JsonObject *info, *ram;
+    Run r;
+
+    if (skip) {
+        g_test_skip(skip);
+        return;
+    }
+    run_init(&r, c->guest);
+    uri = g_strdup_printf("unix:%s/mig.sock", r.dir);
+    r.from = start(&r, c, "src", "");
+    wait_for_serial(r.from, &r.src_pos, "AB");
+    dst_extra = g_strdup_printf("-incoming defer -D %s/dst.log", r.dir);
+    r.to = start(&r, c, "dst", dst_extra);
+
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_set_capability(r.to, "postcopy-ram", true);
+    migrate_set_capability(r.from, "events", true);
+    if (c->release_ram) {
+        migrate_set_capability(r.from, "release-ram", true);
+    }
+    migrate_ensure_non_converge(r.from);
+    migrate_incoming_qmp(r.to, uri);
+    migrate_qmp(r.from, uri);
+    wait_for_migration_pass(r.from, 2);
+
+    if (c->hmp) {
+        g_autofree char *out = qtest_hmp(r.from, "migrate_start_postcopy");
+
+        g_assert_cmpstr(out, ==, "");
+    } else {
+        qtest_qmp_assert_success(r.from,
+                                 "{\"execute\": \"migrate-start-postcopy\"}");
+    }
+    status = wait_status_in(r.from, in_postcopy);
+    g_test_message("source reached %s", status);
+    qtest_qmp_eventwait(r.from, "STOP");
+
+    wait_for_migration_complete(r.from);
+    wait_for_migration_complete(r.to);
+    {
+        g_autofree char *rs = mig_query_runstate(r.from, NULL);
+
+        g_assert_cmpstr(rs, ==, "postmigrate");
+    }
+
+    /* query-migrate on the source after a postcopy */
+    info = migrate_query(r.from);
+    ram = json_object_get_object_member(info, "ram");
+    g_assert_nonnull(ram);
+    g_test_message("source: postcopy-requests %" PRId64 " postcopy-bytes %"
+                   PRId64 " precopy-bytes %" PRId64 " downtime-bytes %"
+                   PRId64 " downtime %" PRId64 " ms",
+                   mig_json_int(ram, "postcopy-requests", -1),
+                   mig_json_int(ram, "postcopy-bytes", -1),
+                   mig_json_int(ram, "precopy-bytes", -1),
+                   mig_json_int(ram, "downtime-bytes", -1),
+                   mig_json_int(info, "downtime", -1));
+    g_assert_cmpint(mig_json_int(ram, "postcopy-bytes", -1), >, 0);
+    g_assert_cmpint(mig_json_int(ram, "precopy-bytes", -1), >, 0);
+    g_assert_cmpint(mig_json_int(ram, "downtime-bytes", -1), >, 0);
+    g_assert_cmpint(mig_json_int(ram, "postcopy-requests", -1), >=, 0);
+    g_assert_cmpint(mig_json_int(ram, "remaining", -1), ==, 0);
+    json_object_unref(info);
+
+    /* the guest ran on through the switch: no reboot, no 'F', no trap */
+    wait_for_serial(r.to, &r.dst_pos, "B");
+    if (!strcmp(c->guest, "verify")) {
+        for (int i = 0; i < 3; i++) {
+            wait_for_serial(r.to, &r.dst_pos, "B");
+        }
+    } else {
+        qtest_qmp_assert_success(r.to, "{\"execute\": \"stop\"}");
+        qtest_qmp_eventwait(r.to, "STOP");
+        check_guests_ram(r.to);
+    }
+    if (c->release_ram) {
+        /* every page was sent, so every page was given back: zeroes */
+        const uint64_t chunk = 8ULL << 20;
+        g_autofree uint8_t *buf = g_malloc(chunk);
+
+        for (uint64_t a = MIG_AB_START; a < MIG_AB_END; a += chunk) {
+            uint64_t len = MIN(chunk, MIG_AB_END - a);
+
+            qtest_bufread(r.from, a, buf, len);
+            for (uint64_t i = 0; i < len; i++) {
+                if (buf[i]) {
+                    g_error("release-ram: source byte 0x%" PRIx64 " is "
+                            "0x%02x", a + i, buf[i]);
+                }
+            }
+        }
+    }
+    dlog = read_log(&r, "dst.log");
+    if (*dlog) {
+        g_test_message("destination log: %s", dlog);
+    }
+    run_end(&r);
+}
+
+/* ------------------------------------------------------------ refusals */
+
+static void test_refusals(void)
+{
+    const PcCase c = { "refusals", "a-b", 1, BE_NONE };
+    g_autofree char *err = NULL;
+    JsonObject *rsp;
+    Run r;
+
+    run_init(&r, "a-b");
+    r.from = start(&r, &c, "src", "");
+
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-start-postcopy\"}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "Enable postcopy"));
+    g_free(err);
+
+    rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
+    err = mig_take_error(rsp);
+    g_test_message("postcopy-preempt: %s", err);
+    g_free(err);
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "not supported by this build"));
+    g_free(err);
+    g_assert_false(migrate_get_capability(r.from, "postcopy-preempt"));
+
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-recover\", "
+                    "\"arguments\": {\"uri\": \"unix:/nonexistent\"}}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-pause\"}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate\", \"arguments\": "
+                    "{\"uri\": \"unix:/nonexistent\", \"resume\": true}}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    err = qtest_hmp(r.from, "migrate -r unix:/nonexistent");
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    err = qtest_hmp(r.from, "migrate_pause");
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    err = qtest_hmp(r.from, "migrate_recover unix:/nonexistent");
+    g_assert_nonnull(strstr(err, "not built yet"));
+    g_free(err);
+    err = NULL;
+    run_end(&r);
+}
+
+/*
+ * A destination whose RAM is a file on a disk filesystem cannot fault
+ * pages in through userfaultfd: postcopy-ram is refused at once, naming
+ * the block (not halfway through a migration).
+ */
+static void test_refused_file_on_disk(void)
+{
+    const PcCase c = { "refused/file-on-disk", "a-b", 1, BE_NONE };
+    g_autofree char *err = NULL, *extra = NULL;
+    struct statfs st;
+    JsonObject *rsp;
+    Run r;
+
+    run_init(&r, "a-b");
+    if (statfs(r.dir, &st) != 0 || st.f_type == TMPFS_MAGIC_VALUE ||
+        (unsigned long)st.f_type == HUGETLBFS_MAGIC_VALUE) {
+        g_test_skip("the temp dir is on tmpfs or hugetlbfs");
+        run_end(&r);
+        return;
+    }
+    extra = g_strdup_printf("-object memory-backend-file,id=mem0,size="
+                            PC_MEM ",mem-path=%s/mem,share=on "
+                            "-machine memory-backend=mem0 -incoming defer",
+                            r.dir);
+    r.to = start(&r, &c, "dst", extra);
+    rsp = migrate_set_capability_rsp(r.to, "postcopy-ram", true);
+    err = mig_take_error(rsp);
+    g_test_message("%s", err);
+    g_assert_nonnull(strstr(err, "Postcopy is not supported"));
+    g_assert_nonnull(strstr(err, "'mem0'"));
+    g_assert_false(migrate_get_capability(r.to, "postcopy-ram"));
+    run_end(&r);
+}
+
+
+/* ------------------------------------------------------------ bad peers */
+
+#define PC_MROM_SIZE 0xf000ULL      /* riscv_virt_board.mrom */
+#define PC_BAD_MEM   "64M"
+#define PC_BAD_SIZE  (64ULL << 20)
+
+static void put8(GByteArray *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+static void put16(GByteArray *b, uint16_t v)
+{
+    put8(b, v >> 8);
+    put8(b, v);
+}
+
+static void put32(GByteArray *b, uint32_t v)
+{
+    put16(b, v >> 16);
+    put16(b, v);
+}
+
+static void put64(GByteArray *b, uint64_t v)
+{
+    put32(b, v >> 32);
+    put32(b, v);
+}
+
+static void put_str(GByteArray *b, const char *str)
+{
+    put8(b, strlen(str));
+    g_byte_array_append(b, (const guint8 *)str, strlen(str));
+}
+
+static void put_cmd(GByteArray *b, uint16_t cmd, const GByteArray *payload)
+{
+    put8(b, 0x08);                       /* QEMU_VM_COMMAND */
+    put16(b, cmd);
+    put16(b, payload ? payload->len : 0);
+    if (payload) {
+        g_byte_array_append(b, payload->data, payload->len);
+    }
+}
+
+/* Header, configuration "virt", OPEN_RETURN_PATH, ADVISE (4 KiB pages). */
+static GByteArray *fake_stream_start(void)
+{
+    GByteArray *b = g_byte_array_new();
+    g_autoptr(GByteArray) adv = g_byte_array_new();
+
+    put32(b, 0x5145564d);
+    put32(b, 3);
+    put8(b, 0x07);
+    put32(b, 4);
+    g_byte_array_append(b, (const guint8 *)"virt", 4);
+    put_cmd(b, 1, NULL);
+    put64(adv, 0x1000);
+    put64(adv, 0x1000);
+    put_cmd(b, 3, adv);
+    return b;
+}
+
+/* A destination -m 64M, postcopy-ram on, listening on {dir}/mig.sock. */
+static GSocketConnection *fake_source_connect(Run *r)
+{
+    const PcCase c = { "bad", "a-b", 1, BE_NONE };
+    g_autofree char *extra = NULL, *uri = NULL, *path = NULL;
+    g_autoptr(GSocketClient) client = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) err = NULL;
+    GSocketConnection *conn;
+
+    extra = g_strdup_printf("-incoming defer -D %s/dst.log", r->dir);
+    r->to = qtest_initf("-M virt -m %s -bios none -kernel %s %s",
+                        PC_BAD_MEM, r->image, extra);
+    (void)c;
+    migrate_set_capability(r->to, "postcopy-ram", true);
+    path = g_strdup_printf("%s/mig.sock", r->dir);
+    uri = g_strdup_printf("unix:%s", path);
+    migrate_incoming_qmp(r->to, uri);
+    addr = g_unix_socket_address_new(path);
+    conn = g_socket_client_connect(client, G_SOCKET_CONNECTABLE(addr), NULL,
+                                   &err);
+    g_assert_no_error(err);
+    return conn;
+}
+
+static void fake_send(GSocketConnection *conn, GByteArray *b)
+{
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    g_autoptr(GError) err = NULL;
+
+    /* the destination may close first: a write error is fine then */
+    g_output_stream_write_all(out, b->data, b->len, NULL, NULL, &err);
+}
+
+/* A discard range past the end of the block, before LISTEN: exit 1. */
+static void test_bad_discard(void)
+{
+    g_autoptr(GByteArray) b = NULL, d = g_byte_array_new();
+    g_autofree char *log = NULL;
+    GSocketConnection *conn;
+    Run r;
+
+    run_init(&r, "a-b");
+    conn = fake_source_connect(&r);
+    b = fake_stream_start();
+    put8(d, 0);                                  /* version */
+    put_str(d, "riscv_virt_board.ram");
+    put8(d, 0);                                  /* nil */
+    put64(d, PC_BAD_SIZE - 0x1000);
+    put64(d, 0x2000);                            /* one page past the end */
+    put_cmd(b, 6, d);
+    fake_send(conn, b);
+    migrate_wait_dest_exit(r.to, 1);
+    r.to = NULL;
+    log = read_log(&r, "dst.log");
+    g_test_message("destination log: %s", log);
+    g_assert_nonnull(strstr(log, "outside RAM block 'riscv_virt_board.ram'"));
+    g_object_unref(conn);
+    run_end(&r);
+}
+
+/*
+ * The switch to postcopy (RAM announced, package with LISTEN and RUN: the
+ * guest runs and faults), then a page of an unknown block or beyond the
+ * end of a block: the destination pauses and runs on.
+ */
+static void test_bad_page(gconstpointer opaque)
+{
+    bool unknown = GPOINTER_TO_INT(opaque);
+    g_autoptr(GByteArray) b = NULL, pack = g_byte_array_new();
+    g_autofree char *log = NULL, *status = NULL;
+    static const char *const paused[] = { "postcopy-paused", NULL };
+    GSocketConnection *conn;
+    Run r;
+
+    run_init(&r, "a-b");
+    conn = fake_source_connect(&r);
+    b = fake_stream_start();
+    /* ram START: the MEM_SIZE list, EOS, footer */
+    put8(b, 0x01);
+    put32(b, 0);
+    put_str(b, "ram");
+    put32(b, 0);
+    put32(b, 4);
+    put64(b, (PC_MROM_SIZE + PC_BAD_SIZE) | 0x4);
+    put_str(b, "riscv_virt_board.mrom");
+    put64(b, PC_MROM_SIZE);
+    put_str(b, "riscv_virt_board.ram");
+    put64(b, PC_BAD_SIZE);
+    put64(b, 0x10);
+    put8(b, 0x7e);
+    put32(b, 0);
+    /* PACKAGED: LISTEN, RUN */
+    put_cmd(pack, 4, NULL);
+    put_cmd(pack, 5, NULL);
+    put8(b, 0x08);
+    put16(b, 7);
+    put16(b, 4);
+    put32(b, pack->len);
+    g_byte_array_append(b, pack->data, pack->len);
+    /* a PART with the bad page */
+    put8(b, 0x02);
+    put32(b, 0);
+    if (unknown) {
+        put64(b, 0x8);
+        put_str(b, "no-such-block");
+    } else {
+        put64(b, PC_BAD_SIZE | 0x8);
+        put_str(b, "riscv_virt_board.ram");
+    }
+    for (int i = 0; i < 4096; i++) {
+        put8(b, 0x5a);
+    }
+    fake_send(conn, b);
+    status = wait_status_in(r.to, paused);
+    log = read_log(&r, "dst.log");
+    g_test_message("destination log: %s", log);
+    g_assert_nonnull(strstr(log, "postcopy paused"));
+    g_assert_nonnull(strstr(log, unknown ? "unknown ramblock \"no-such-block\""
+                                         : "is outside block"));
+    /* alive, still answering, still paused */
+    g_free(status);
+    status = migrate_query_status(r.to);
+    g_assert_cmpstr(status, ==, "postcopy-paused");
+    /*
+     * A vCPU waits for a page that will never come (no recovery yet), so
+     * a quit would wait for it: kill instead.
+     */
+    qtest_kill(r.to);
+    r.to = NULL;
+    g_object_unref(conn);
+    run_end(&r);
+}
+
+typedef struct Drain {
+    GSocketConnection *conn;
+    GThread *thread;
+} Drain;
+
+static gpointer drain_thread(gpointer opaque)
+{
+    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(opaque));
+    char buf[65536];
+
+    while (g_input_stream_read(in, buf, sizeof(buf), NULL, NULL) > 0) {
+        /* discard the source's stream */
+    }
+    return NULL;
+}
+
+/*
+ * A fake destination asks the real source for pages no block holds: the
+ * source fails with an error naming the request, its guest runs on.
+ */
+static void test_bad_request(gconstpointer opaque)
+{
+    int kind = GPOINTER_TO_INT(opaque);
+    static const char *const expect[] = {
+        "unknown RAM block 'no-such-block'",
+        "is outside RAM block 'riscv_virt_board.ram'",
+        "REQ_PAGES before any REQ_PAGES_ID",
+    };
+    const PcCase c = { "bad", "a-b", 1, BE_NONE };
+    g_autoptr(GSocketListener) listener = g_socket_listener_new();
+    g_autoptr(GSocketAddress) addr = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GByteArray) msg = g_byte_array_new();
+    g_autofree char *path = NULL, *uri = NULL, *desc = NULL;
+    GSocketConnection *conn;
+    GThread *drain;
+    Run r;
+
+    run_init(&r, "a-b");
+    path = g_strdup_printf("%s/mig.sock", r.dir);
+    uri = g_strdup_printf("unix:%s", path);
+    addr = g_unix_socket_address_new(path);
+    g_socket_listener_add_address(listener, addr, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
+                                  &err);
+    g_assert_no_error(err);
+    r.from = start(&r, &c, "src", "");
+    wait_for_serial(r.from, &r.src_pos, "AB");
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_ensure_non_converge(r.from);
+    migrate_qmp(r.from, uri);
+    conn = g_socket_listener_accept(listener, NULL, NULL, &err);
+    g_assert_no_error(err);
+    drain = g_thread_new("drain", drain_thread, conn);
+    if (kind == 0) {
+        put16(msg, 3);                           /* REQ_PAGES_ID */
+        put16(msg, 13 + strlen("no-such-block"));
+        put64(msg, 0);
+        put32(msg, 0x1000);
+        put_str(msg, "no-such-block");
+    } else if (kind == 1) {
+        put16(msg, 3);
+        put16(msg, 13 + strlen("riscv_virt_board.ram"));
+        put64(msg, PC_RAM_SIZE);                 /* the block's end */
+        put32(msg, 0x1000);
+        put_str(msg, "riscv_virt_board.ram");
+    } else {
+        put16(msg, 4);                           /* REQ_PAGES, no block */
+        put16(msg, 12);
+        put64(msg, 0);
+        put32(msg, 0x1000);
+    }
+    fake_send(conn, msg);
+    wait_for_migration_fail(r.from, true);
+    desc = migrate_query_error(r.from);
+    g_test_message("source error: %s", desc);
+    g_assert_nonnull(strstr(desc, expect[kind]));
+    mig_assert_source_alive(r.from, &r.src_pos);
+    g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+    g_thread_join(drain);
+    g_object_unref(conn);
+    run_end(&r);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = g_strdup_printf("/migration/postcopy/%s",
+                                                cases[i].name);
+
+        g_test_add_data_func(path, &cases[i], test_postcopy);
+    }
+    g_test_add_func("/migration/postcopy/refused", test_refusals);
+    g_test_add_func("/migration/postcopy/refused-file-on-disk",
+                    test_refused_file_on_disk);
+    g_test_add_func("/migration/postcopy/bad/discard-outside-block",
+                    test_bad_discard);
+    g_test_add_data_func("/migration/postcopy/bad/page-unknown-block",
+                         GINT_TO_POINTER(1), test_bad_page);
+    g_test_add_data_func("/migration/postcopy/bad/page-beyond-end",
+                         GINT_TO_POINTER(0), test_bad_page);
+    g_test_add_data_func("/migration/postcopy/bad/request-unknown-block",
+                         GINT_TO_POINTER(0), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/request-beyond-end",
+                         GINT_TO_POINTER(1), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/request-no-block",
+                         GINT_TO_POINTER(2), test_bad_request);
+    return g_test_run();
+}
