@@ -86,7 +86,12 @@ bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
             return false;
         }
     }
-    if (ramblock_is_ignored(rb) || !rb->bmap) {
+    /*
+     * Not rb->bmap: this runs on the return-path thread, and the migration
+     * thread allocates the maps (a request may come before its setup).
+     * ram_save_requested skips a block without one.
+     */
+    if (ramblock_is_ignored(rb)) {
         error_setg(errp, "page request for RAM block '%s', which is not "
                    "migrated", rb->idstr);
         return false;

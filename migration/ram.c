@@ -407,6 +407,9 @@ static unsigned long ram_save_requested(RAMState *rs, QEMUFile *f)
         unsigned long n = 0, next = page;
 
         g_free(r);
+        if (!rb->bmap) {
+            continue;           /* the block is not sent (see the queue) */
+        }
         while ((page = find_next_bit(rb->bmap, end, page)) < end) {
             n += ram_save_host_page(rs, f, rb, page, &next);
             page = next;
