@@ -8,6 +8,7 @@
 #   make check-asan   unit tests and the monitor/migration qtests built with ASan+UBSan
 #   make bench        build and run the benchmarks under tests/bench/ (prints figures)
 #   make demo         the main job: boot the default guest and show it running
+#   make fuzz         build-fuzz/ with clang + libFuzzer; run each tests/fuzz target FUZZ_SECONDS (30)
 #   make lint         grep for banned patterns (printf diagnostics, private headers in hw/)
 #   make clean        remove the build directory
 #
@@ -18,7 +19,7 @@ NINJA ?= ninja
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= $(if $(filter true,$(CI)),--enable-werror,)
 
-.PHONY: all deps configure check check-unit check-qtest check-asan bench demo lint clean distclean
+.PHONY: all deps configure check check-unit check-qtest check-asan bench demo fuzz lint clean distclean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) -j$(JOBS)
@@ -67,10 +68,27 @@ bench: all
 demo: all
 	python3 scripts/demo.py $(BUILD)
 
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+
+$(FUZZ_BUILD)/build.ninja:
+	./configure --builddir=$(abspath $(FUZZ_BUILD)) --enable-fuzzing
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	$(NINJA) -C $(FUZZ_BUILD) -j$(JOBS)
+	@set -e; for t in $(FUZZ_BUILD)/tests/fuzz/fuzz-*; do \
+	    [ -x "$$t" ] || continue; \
+	    name=$$(basename $$t); corpus=$(FUZZ_BUILD)/fuzz-corpus/$$name; \
+	    mkdir -p $$corpus; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/ $$corpus; \
+	done
+
 lint:
 	sh scripts/lint.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 distclean: clean
