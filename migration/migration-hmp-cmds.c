@@ -47,6 +47,48 @@ static uint64_t ram_u(JsonObject *ram, const char *name)
     return (uint64_t)json_object_get_int_member_with_default(ram, name, 0);
 }
 
+static double info_double(JsonObject *o, const char *name)
+{
+    return json_object_get_double_member_with_default(o, name, 0);
+}
+
+/* The xbzrle and compression lines of 'info migrate', as 7.2 prints them. */
+static void hmp_info_migrate_ram_features(Monitor *mon, JsonObject *info)
+{
+    if (json_object_has_member(info, "xbzrle-cache")) {
+        JsonObject *x = json_object_get_object_member(info, "xbzrle-cache");
+
+        monitor_printf(mon, "cache size: %" PRIu64 " bytes\n",
+                       ram_u(x, "cache-size"));
+        monitor_printf(mon, "xbzrle transferred: %" PRIu64 " kbytes\n",
+                       ram_u(x, "bytes") >> 10);
+        monitor_printf(mon, "xbzrle pages: %" PRIu64 " pages\n",
+                       ram_u(x, "pages"));
+        monitor_printf(mon, "xbzrle cache miss: %" PRIu64 " pages\n",
+                       ram_u(x, "cache-miss"));
+        monitor_printf(mon, "xbzrle cache miss rate: %0.2f\n",
+                       info_double(x, "cache-miss-rate"));
+        monitor_printf(mon, "xbzrle encoding rate: %0.2f\n",
+                       info_double(x, "encoding-rate"));
+        monitor_printf(mon, "xbzrle overflow: %" PRIu64 "\n",
+                       ram_u(x, "overflow"));
+    }
+    if (json_object_has_member(info, "compression")) {
+        JsonObject *c = json_object_get_object_member(info, "compression");
+
+        monitor_printf(mon, "compression pages: %" PRIu64 " pages\n",
+                       ram_u(c, "pages"));
+        monitor_printf(mon, "compression busy: %" PRIu64 "\n",
+                       ram_u(c, "busy"));
+        monitor_printf(mon, "compression busy rate: %0.2f\n",
+                       info_double(c, "busy-rate"));
+        monitor_printf(mon, "compressed size: %" PRIu64 " kbytes\n",
+                       ram_u(c, "compressed-size") >> 10);
+        monitor_printf(mon, "compression rate: %0.2f\n",
+                       info_double(c, "compression-rate"));
+    }
+}
+
 void hmp_info_migrate(Monitor *mon, JsonObject *args)
 {
     MigrationState *s = migrate_get_current();
@@ -138,6 +180,7 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
                            ram_u(ram, "dirty-sync-missed-zero-copy"));
         }
     }
+    hmp_info_migrate_ram_features(mon, info);
     if (json_object_has_member(info, "socket-address")) {
         JsonArray *arr = json_object_get_array_member(info, "socket-address");
 

@@ -23,6 +23,7 @@
 #include "migration/fd.h"
 #include "migration/exec.h"
 #include "migration/file.h"
+#include "migration/ram-xbzrle.h"
 #include "migration/wire.h"
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
@@ -1309,6 +1310,14 @@ static JsonObject *ram_info(MigrationState *s, bool completed)
     return ram;
 }
 
+/* "xbzrle-cache" and "compression", when their capability is on (7.2). */
+static void ram_fill_feature_info(JsonObject *info)
+{
+    if (migrate_xbzrle()) {
+        ram_xbzrle_fill_info(info);
+    }
+}
+
 static void fill_source_info(JsonObject *info, MigrationState *s)
 {
     MigrationStatus st = qatomic_read(&s->state);
@@ -1333,12 +1342,14 @@ static void fill_source_info(JsonObject *info, MigrationState *s)
         add_uint(info, "total-time", s->total_time);
         add_uint(info, "downtime", s->downtime);
         json_object_set_object_member(info, "ram", ram_info(s, true));
+        ram_fill_feature_info(info);
         break;
     default:
         add_uint(info, "setup-time", s->setup_time);
         add_uint(info, "total-time", now_ms() - s->start_time);
         add_uint(info, "expected-downtime", s->expected_downtime);
         json_object_set_object_member(info, "ram", ram_info(s, false));
+        ram_fill_feature_info(info);
         break;
     }
     json_object_set_string_member(info, "status", MigrationStatus_str(st));

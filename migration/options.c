@@ -15,6 +15,7 @@
 #include "migration/options.h"
 #include "migration/postcopy-ram.h"
 #include "sysemu/runstate.h"
+#include "migration/ram-xbzrle.h"
 #include "migration/trace.h"
 
 #define QERR_MIGRATION_ACTIVE "There's a migration process in progress"
@@ -77,6 +78,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_X_IGNORE_SHARED:
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
     case MIGRATION_CAPABILITY_RELEASE_RAM:
+    case MIGRATION_CAPABILITY_XBZRLE:
         return true;
     default:
         return false;
@@ -688,6 +690,12 @@ bool migrate_params_apply(MigrationOptions *o, JsonObject *args, Error **errp)
         }
     }
     if (!params_check(&cand, given, o, errp)) {
+        goto out;
+    }
+    /* applies to a running migration at once (QEMU does too) */
+    if (o == &migrate_get_current()->opts &&
+        given[param_find("xbzrle-cache-size") - params] &&
+        !ram_xbzrle_cache_resize(cand.xbzrle_cache_size, errp)) {
         goto out;
     }
     params_commit(o, &cand, given);

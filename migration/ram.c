@@ -35,6 +35,7 @@
 #include "migration/ram.h"
 #include "migration/ram-zero.h"
 #include "migration/postcopy-ram.h"
+#include "migration/ram-xbzrle.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -86,6 +87,10 @@ typedef struct RAMState {
     bool in_postcopy;
     /* pages the destination asked for, served before the scan */
     PostcopyReqQueue *reqs;
+    /* xbzrle: set once the first pass over RAM is done (ram-xbzrle.h) */
+    bool xbzrle_enabled;
+    /* the completion: the VM is stopped */
+    bool last_stage;
 } RAMState;
 
 /*
@@ -216,6 +221,11 @@ static void migration_bitmap_sync(RAMState *rs)
         rs->time_last_bitmap_sync = end;
     }
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    if (migrate_xbzrle()) {
+        ram_xbzrle_update_rates(stat64_get(&rs->stats->zero_pages) +
+                                stat64_get(&rs->stats->normal_pages) +
+                                rs->zero_pages + rs->normal_pages);
+    }
     trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
     ram_pass_event(pass);
 }
@@ -240,6 +250,13 @@ static bool ram_release_after_write(RAMState *rs, RAMBlock *rb)
 {
     return rs->in_postcopy && migrate_release_ram() && rb->fd < 0 &&
            rb->page_size == TARGET_PAGE_SIZE;
+}
+
+/* save_page_header for ram-xbzrle.c (RamPageHeaderFn). */
+static void ram_xbzrle_header(void *opaque, QEMUFile *f, RAMBlock *rb,
+                              uint64_t word)
+{
+    save_page_header(opaque, f, rb, word);
 }
 
 /* Send page @page of @rb, whose dirty bit the caller just cleared. */
@@ -269,7 +286,19 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
             qemu_put_byte(f, 0);
         }
         rs->zero_pages++;
+        if (rs->xbzrle_enabled && !rs->in_postcopy) {
+            ram_xbzrle_zero_page(rb, offset,
+                                 stat64_get(&rs->stats->dirty_sync_count));
+        }
         trace_ram_save_page(rb->idstr, offset, true);
+    } else if (rs->xbzrle_enabled && !rs->in_postcopy) {
+        /* XBZRLE record, nothing, or PAGE (sent by copy); never in postcopy */
+        if (ram_xbzrle_save_page(f, rb, offset, p,
+                                 stat64_get(&rs->stats->dirty_sync_count),
+                                 rs->last_stage, ram_xbzrle_header, rs) ==
+            RAM_XBZRLE_NORMAL) {
+            rs->normal_pages++;
+        }
     } else {
         save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_PAGE);
         /*
@@ -321,6 +350,10 @@ static unsigned long ram_save_zero_run(RAMState *rs, QEMUFile *f,
                                       RAM_SAVE_FLAG_CONTINUE);
 
         clear_bit(p, rb->bmap);
+        if (rs->xbzrle_enabled) {
+            ram_xbzrle_zero_page(rb, (uint64_t)p << TARGET_PAGE_BITS,
+                                 stat64_get(&rs->stats->dirty_sync_count));
+        }
         memcpy(rec + len, &word, sizeof(word));
         rec[len + 8] = 0;
         len += 9;
@@ -465,6 +498,12 @@ static unsigned long ram_find_and_save_block(RAMState *rs, QEMUFile *f)
         }
         rb = ram_next_block(rb);
         page = 0;
+        if (rb == QTAILQ_FIRST(&ram_list) && migrate_xbzrle() &&
+            !rs->xbzrle_enabled) {
+            /* the first pass over RAM is done: deltas from now on */
+            rs->xbzrle_enabled = true;
+            trace_ram_xbzrle_enabled();
+        }
     }
     /* The count said dirty, the bitmaps say clean: trust the bitmaps. */
     qatomic_set(&rs->migration_dirty_pages, 0);
@@ -483,6 +522,7 @@ static void ram_state_free(RAMState *rs)
     if (rs->dirty_log_started) {
         memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
     }
+    ram_xbzrle_cleanup();
     RAMBLOCK_FOREACH(rb) {
         g_free(rb->bmap);
         rb->bmap = NULL;
@@ -548,6 +588,9 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
         }
     }
 
+    if (migrate_xbzrle() && !ram_xbzrle_setup(errp)) {
+        return -ENOMEM;
+    }
     rs = g_new0(RAMState, 1);
     rs->stats = &migrate_get_current()->stats;
     rs->reqs = &migrate_get_current()->page_requests;
@@ -633,6 +676,7 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         qemu_file_set_error_obj(f, -EINVAL, NULL);
         return -EINVAL;
     }
+    rs->last_stage = true;
     if (!rs->in_postcopy) {
         /* in postcopy the VM stopped at the switch, which synced last */
         migration_bitmap_sync(rs);
@@ -844,8 +888,9 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
                          int flags, Error **errp)
 {
     uint64_t pos = qemu_file_transferred(f) - 8;
-    const char *what = flags & RAM_SAVE_FLAG_ZERO ? "a ZERO record"
-                                                 : "a PAGE record";
+    const char *what = flags & RAM_SAVE_FLAG_ZERO ? "a ZERO record" :
+                       flags & RAM_SAVE_FLAG_XBZRLE ? "an XBZRLE record" :
+                       "a PAGE record";
     RAMBlock *rb;
     uint8_t *host;
 
@@ -897,6 +942,19 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
             !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
+    } else if (flags & RAM_SAVE_FLAG_XBZRLE) {
+        /* a delta against what this side holds: it must hold something */
+        if (!rb->receivedmap ||
+            !test_bit(addr >> TARGET_PAGE_BITS, rb->receivedmap)) {
+            error_setg(errp, "ram: %s for page 0x%" PRIx64 " of block %s, "
+                       "which was never received, at offset %" PRIu64, what,
+                       addr, rb->idstr, pos);
+            return -EINVAL;
+        }
+        if (!ram_xbzrle_load_page(f, host, what, errp)) {
+            return -EINVAL;
+        }
+        ram_zero_cache_note_write(&ls->zero, rb, addr >> TARGET_PAGE_BITS);
     } else {
         /* Straight into guest RAM; a short read leaves the file failed. */
         qemu_get_buffer(f, host, TARGET_PAGE_SIZE);
@@ -963,8 +1021,6 @@ static void ram_load_zero_run(QEMUFile *f, RAMLoadState *ls)
 static const char *ram_unsupported_flag(int flags)
 {
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
-    case RAM_SAVE_FLAG_XBZRLE:
-        return "XBZRLE pages";
     case RAM_SAVE_FLAG_COMPRESS_PAGE:
         return "compressed pages (RAM_SAVE_FLAG_COMPRESS_PAGE)";
     case RAM_SAVE_FLAG_MULTIFD_FLUSH:
@@ -1032,6 +1088,7 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
             break;
         case RAM_SAVE_FLAG_ZERO:
         case RAM_SAVE_FLAG_PAGE:
+        case RAM_SAVE_FLAG_XBZRLE:
             ret = ram_load_page(f, ls, addr, flags, errp);
             if (ret < 0 && errp && !*errp) {
                 qemu_file_get_error_obj(f, errp);

@@ -303,9 +303,14 @@ static void test_global_props(void)
     g_assert_nonnull(err);
     error_free(err);
     err = NULL;
-    g_assert_false(migrate_global_prop_set(&o, "x-xbzrle", "on", &err));
-    g_assert_nonnull(strstr(error_get_pretty(err), "xbzrle"));
+    /* zero-blocks belongs to block migration, which is never built */
+    g_assert_false(migrate_global_prop_set(&o, "x-zero-blocks", "on", &err));
+    g_assert_nonnull(strstr(error_get_pretty(err), "zero-blocks"));
     error_free(err);
+    err = NULL;
+    g_assert_true(migrate_global_prop_set(&o, "x-xbzrle", "on", &err));
+    g_assert_null(err);
+    g_assert_true(o.caps[MIGRATION_CAPABILITY_XBZRLE]);
 }
 
 static void test_hmp_text(void)

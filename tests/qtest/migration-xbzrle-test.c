@@ -1,0 +1,391 @@
+/*
+ * XBZRLE migrations (capability xbzrle, migration/ram-xbzrle.c).
+ *
+ * /migration/xbzrle/live/...: a running guest migrates with xbzrle on:
+ *   a-b (check_guests_ram on the destination), with the cache resized while
+ *   the migration runs; the verify guest on 2 vCPUs left running 10 s on
+ *   the destination (no 'F').  Each checks that pages really went as
+ *   deltas (query-migrate "xbzrle-cache", HMP "info migrate").
+ *
+ * /migration/xbzrle/bad-record/...: a destination is fed a stream whose
+ *   ram section carries a bad XBZRLE record (for a page it never
+ *   received, malformed data, a bad encoding flag, a length past a page,
+ *   a stream cut inside the record).  It must fail cleanly: exit status 1
+ *   with the error naming the record, never a signal.  The stream is a
+ *   real one up to the end of the ram START section (so the header and
+ *   configuration are what Godwit writes), then a handmade PART.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "libqtest.h"
+#include "migration-helpers.h"
+
+#define MEM "150M"
+
+/* ------------------------------------------------------------ live */
+
+typedef struct LiveCase {
+    const char *name;
+    const char *guest;
+    int smp;
+    int64_t cache_size;
+    int64_t resize_to;          /* 0: no live resize */
+    int dest_run_secs;          /* verify guest: run this long after */
+} LiveCase;
+
+static JsonObject *xbzrle_stats(QTestState *who)
+{
+    JsonObject *info = migrate_query(who);
+    JsonObject *x;
+
+    if (!json_object_has_member(info, "xbzrle-cache")) {
+        g_autofree char *t = qtest_json_to_string(info);
+
+        g_error("query-migrate has no xbzrle-cache: %s", t);
+    }
+    x = json_object_ref(json_object_get_object_member(info, "xbzrle-cache"));
+    json_object_unref(info);
+    return x;
+}
+
+static void check_hmp_lines(QTestState *who, int64_t cache_size)
+{
+    g_autofree char *out = qtest_hmp(who, "info migrate");
+    g_autofree char *want = g_strdup_printf("cache size: %" PRId64 " bytes",
+                                            cache_size);
+    static const char *const lines[] = {
+        "xbzrle transferred: ", "xbzrle pages: ", "xbzrle cache miss: ",
+        "xbzrle cache miss rate: ", "xbzrle encoding rate: ",
+        "xbzrle overflow: ",
+    };
+
+    if (!strstr(out, want)) {
+        g_error("info migrate lacks \"%s\":\n%s", want, out);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+        if (!strstr(out, lines[i])) {
+            g_error("info migrate lacks \"%s\":\n%s", lines[i], out);
+        }
+    }
+}
+
+static void test_live(gconstpointer data)
+{
+    const LiveCase *c = data;
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-xbzrle-XXXXXX", &gerr);
+    g_autofree char *image = qtest_guest_image(c->guest);
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig.sock", dir);
+    g_autofree char *sock = g_strdup_printf("%s/mig.sock", dir);
+    size_t src_pos = 0, dst_pos = 0;
+    QTestState *from, *to;
+    JsonObject *x;
+    int64_t pages, bytes;
+
+    g_assert_no_error(gerr);
+    from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s",
+                       c->smp, image);
+    wait_for_serial(from, &src_pos, "AB");
+    to = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s "
+                     "-incoming %s", c->smp, image, uri);
+
+    migrate_set_capability(from, "xbzrle", true);
+    migrate_set_parameter_int(from, "xbzrle-cache-size", c->cache_size);
+    migrate_ensure_non_converge(from);
+    migrate_qmp(from, uri);
+
+    /* pass 1 sends everything, pass 2 fills the cache, 3 sends deltas */
+    wait_for_migration_pass(from, 4);
+    x = xbzrle_stats(from);
+    g_assert_cmpint(mig_json_int(x, "cache-size", -1), ==, c->cache_size);
+    pages = mig_json_int(x, "pages", -1);
+    bytes = mig_json_int(x, "bytes", -1);
+    g_test_message("after 3 passes: xbzrle pages %" PRId64 " bytes %" PRId64
+                   " cache-miss %" PRId64 " overflow %" PRId64, pages, bytes,
+                   mig_json_int(x, "cache-miss", -1),
+                   mig_json_int(x, "overflow", -1));
+    g_assert_cmpint(mig_json_int(x, "cache-miss", -1), >, 0);
+    if (!strcmp(c->guest, "a-b")) {
+        /* one byte per page changes: thousands of deltas, a few bytes each */
+        g_assert_cmpint(pages, >, 1000);
+        g_assert_cmpint(bytes, >, 0);
+        g_assert_cmpint(bytes, <, pages * 64);
+    }
+    g_assert_true(json_object_has_member(x, "cache-miss-rate"));
+    g_assert_true(json_object_has_member(x, "encoding-rate"));
+    json_object_unref(x);
+    check_hmp_lines(from, c->cache_size);
+
+    if (c->resize_to) {
+        int64_t before = pages;
+
+        /* applies to the running migration at once */
+        migrate_set_parameter_int(from, "xbzrle-cache-size", c->resize_to);
+        x = xbzrle_stats(from);
+        g_assert_cmpint(mig_json_int(x, "cache-size", -1), ==, c->resize_to);
+        json_object_unref(x);
+        wait_for_migration_pass(from,
+                                migrate_ram_counter(from,
+                                                    "dirty-sync-count") + 2);
+        x = xbzrle_stats(from);
+        g_assert_cmpint(mig_json_int(x, "pages", -1), >, before);
+        json_object_unref(x);
+        check_hmp_lines(from, c->resize_to);
+    }
+
+    migrate_ensure_converge(from);
+    wait_for_migration_complete(from);
+    qtest_qmp_eventwait(from, "STOP");
+    wait_for_migration_complete(to);
+    qtest_qmp_eventwait(to, "RESUME");
+    wait_for_serial(to, &dst_pos, "B");
+    if (c->dest_run_secs) {
+        size_t before = dst_pos;
+
+        g_usleep(c->dest_run_secs * G_USEC_PER_SEC);
+        /* wait_for_serial fails on any 'F' (a bad page) or 'X' */
+        wait_for_serial(to, &dst_pos, "B");
+        g_assert_cmpuint(dst_pos, >, before);
+    }
+    if (!strcmp(c->guest, "a-b")) {
+        qtest_qmp_assert_success(to, "{\"execute\": \"stop\"}");
+        qtest_qmp_eventwait(to, "STOP");
+        check_guests_ram(to);
+    }
+    qtest_quit(to);
+    qtest_quit(from);
+    unlink(sock);
+    rmdir(dir);
+}
+
+static const LiveCase live_cases[] = {
+    {
+        .name = "/migration/xbzrle/live/a-b/resize",
+        .guest = "a-b", .smp = 1,
+        .cache_size = 32 * 1024 * 1024,
+        .resize_to = 256 * 1024 * 1024,
+    }, {
+        .name = "/migration/xbzrle/live/verify-guest",
+        .guest = "verify", .smp = 2,
+        .cache_size = 64 * 1024 * 1024,
+        .dest_run_secs = 10,
+    },
+};
+
+/* ------------------------------------------------------------ bad records */
+
+#define F_PAGE      0x008
+#define F_EOS       0x010
+#define F_CONTINUE  0x020
+#define F_XBZRLE    0x040
+#define RAM_BLOCK   "riscv_virt_board.ram"
+
+static uint64_t be64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void put8(GByteArray *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+static void put16(GByteArray *b, uint16_t v)
+{
+    put8(b, v >> 8);
+    put8(b, v);
+}
+
+static void put32(GByteArray *b, uint32_t v)
+{
+    put16(b, v >> 16);
+    put16(b, v);
+}
+
+static void put64(GByteArray *b, uint64_t v)
+{
+    put32(b, v >> 32);
+    put32(b, v);
+}
+
+static void put_name(GByteArray *b, const char *s)
+{
+    put8(b, strlen(s));
+    g_byte_array_append(b, (const uint8_t *)s, strlen(s));
+}
+
+/*
+ * The stream of a stopped a-b guest, up to and including the footer of
+ * the ram START section; *@ram_id gets the section id of "ram".
+ */
+static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id)
+{
+    static const uint8_t ram_hdr[] = {
+        3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4,  /* idstr, instance, v4 */
+    };
+    g_autofree char *image = qtest_guest_image("a-b");
+    g_autofree char *path = g_strdup_printf("%s/full-stream", dir);
+    g_autofree char *uri = g_strdup_printf("exec:cat > %s", path);
+    g_autofree uint8_t *data = NULL;
+    g_autoptr(GError) err = NULL;
+    QTestState *src;
+    uint8_t *p = NULL;
+    uint64_t total, seen = 0;
+    size_t len, off;
+    GByteArray *b;
+
+    src = qtest_initf("-M virt -m " MEM " -S -bios none -kernel %s", image);
+    migrate_qmp(src, uri);
+    wait_for_migration_complete(src);
+    qtest_quit(src);
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, &err));
+    g_assert_no_error(err);
+    unlink(path);
+
+    for (size_t i = 5; i + sizeof(ram_hdr) <= len; i++) {
+        if (data[i - 5] == 0x01 && !memcmp(data + i, ram_hdr,
+                                           sizeof(ram_hdr))) {
+            p = data + i;
+            break;
+        }
+    }
+    g_assert_nonnull(p);
+    *ram_id = (uint32_t)p[-4] << 24 | p[-3] << 16 | p[-2] << 8 | p[-1];
+    off = p - data + sizeof(ram_hdr);
+    /* MEM_SIZE list: be64 total | 4, then (name, be64 length) */
+    total = be64_at(data + off) & ~0xfffULL;
+    off += 8;
+    while (seen < total) {
+        off += 1 + data[off];
+        seen += be64_at(data + off);
+        off += 8;
+        g_assert_cmpuint(off, <, len);
+    }
+    g_assert_cmpuint(be64_at(data + off), ==, F_EOS);
+    off += 8;
+    g_assert_cmpuint(data[off], ==, 0x7e);      /* footer */
+    off += 5;
+    b = g_byte_array_new();
+    g_byte_array_append(b, data, off);
+    return b;
+}
+
+typedef struct BadCase {
+    const char *name;
+    bool send_page_first;       /* a PAGE for the page before the record */
+    uint8_t flag;               /* encoding flag */
+    uint16_t len;               /* encoded length */
+    const uint8_t *data;        /* len bytes (NULL: cut the stream here) */
+    const char *error;          /* in the destination's error */
+} BadCase;
+
+static const uint8_t empty_data_run[] = { 0x00, 0x00, 0x01 };
+static const uint8_t good_delta[] = { 0x00, 0x01, 0x42 };
+static const uint8_t past_page[] = { 0xff, 0x1f, 0x02, 0x42, 0x43 };
+
+static const BadCase bad_cases[] = {
+    {
+        "/migration/xbzrle/bad-record/never-received", false,
+        0x01, sizeof(good_delta), good_delta, "which was never received",
+    }, {
+        "/migration/xbzrle/bad-record/malformed", true,
+        0x01, sizeof(empty_data_run), empty_data_run, "empty data run",
+    }, {
+        "/migration/xbzrle/bad-record/past-page", true,
+        0x01, sizeof(past_page), past_page, "goes past the end of the",
+    }, {
+        "/migration/xbzrle/bad-record/encoding-flag", true,
+        0x02, sizeof(good_delta), good_delta, "encoding flag 0x02",
+    }, {
+        "/migration/xbzrle/bad-record/too-long", true,
+        0x01, 4097, NULL, "more than a page",
+    }, {
+        "/migration/xbzrle/bad-record/truncated", true,
+        0x01, 100, NULL, "encoded bytes of an XBZRLE record",
+    },
+};
+
+static void test_bad_record(gconstpointer data)
+{
+    const BadCase *c = data;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-xbzrle-XXXXXX", &err);
+    g_autofree char *path = NULL, *log = NULL, *uri = NULL, *text = NULL;
+    g_autofree char *image = qtest_guest_image("a-b");
+    const uint64_t page = 0x10000;      /* in the block, below the guest */
+    uint8_t fill[4096];
+    uint32_t ram_id;
+    GByteArray *b;
+    QTestState *to;
+
+    g_assert_no_error(err);
+    b = stream_prefix(dir, &ram_id);
+    put8(b, 0x02);                      /* PART */
+    put32(b, ram_id);
+    if (c->send_page_first) {
+        put64(b, page | F_PAGE);
+        put_name(b, RAM_BLOCK);
+        memset(fill, 0x5a, sizeof(fill));
+        g_byte_array_append(b, fill, sizeof(fill));
+        put64(b, page | F_XBZRLE | F_CONTINUE);
+    } else {
+        put64(b, page | F_XBZRLE);
+        put_name(b, RAM_BLOCK);
+    }
+    put8(b, c->flag);
+    put16(b, c->len);
+    if (c->data) {
+        g_byte_array_append(b, c->data, c->len);
+        put64(b, F_EOS);
+        put8(b, 0x7e);
+        put32(b, ram_id);
+    }
+    path = g_strdup_printf("%s/stream", dir);
+    g_assert_true(g_file_set_contents(path, (const char *)b->data, b->len,
+                                      &err));
+    g_assert_no_error(err);
+    g_byte_array_unref(b);
+
+    log = g_strdup_printf("%s/dest.log", dir);
+    uri = g_strdup_printf("exec:cat %s", path);
+    to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -D %s "
+                     "-incoming defer", image, log);
+    migrate_incoming_qmp(to, uri);
+    migrate_wait_dest_exit(to, EXIT_FAILURE);
+    g_assert_true(g_file_get_contents(log, &text, NULL, &err));
+    g_assert_no_error(err);
+    g_test_message("destination: %s", text);
+    if (!strstr(text, c->error)) {
+        g_error("the destination's error lacks \"%s\": %s", c->error, text);
+    }
+    g_assert_nonnull(strstr(text, "XBZRLE record"));
+    unlink(path);
+    unlink(log);
+    rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(live_cases); i++) {
+        g_test_add_data_func(live_cases[i].name, &live_cases[i], test_live);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
+                             test_bad_record);
+    }
+    return g_test_run();
+}
