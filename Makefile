@@ -74,8 +74,10 @@ FUZZ_SECONDS ?= 30
 $(FUZZ_BUILD)/build.ninja:
 	./configure --builddir=$(abspath $(FUZZ_BUILD)) --enable-fuzzing
 
+FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+
 fuzz: $(FUZZ_BUILD)/build.ninja
-	$(NINJA) -C $(FUZZ_BUILD) -j$(JOBS)
+	$(NINJA) -C $(FUZZ_BUILD) -j$(JOBS) $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_BUILD)/tests/fuzz/fuzz-*; do \
 	    [ -x "$$t" ] || continue; \
 	    name=$$(basename $$t); corpus=$(FUZZ_BUILD)/fuzz-corpus/$$name; \
