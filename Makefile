@@ -79,7 +79,7 @@ FUZZ_TARGETS = $(patsubst %.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 fuzz: $(FUZZ_BUILD)/build.ninja
 	$(NINJA) -C $(FUZZ_BUILD) -j$(JOBS) $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_BUILD)/tests/fuzz/fuzz-*; do \
-	    [ -x "$$t" ] || continue; \
+	    [ -f "$$t" ] && [ -x "$$t" ] || continue; \
 	    name=$$(basename $$t); corpus=$(FUZZ_BUILD)/fuzz-corpus/$$name; \
 	    mkdir -p $$corpus; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
