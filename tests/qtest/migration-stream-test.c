@@ -2042,8 +2042,9 @@ static void add_targeted(const Stream *s, GPtrArray *ms)
                                    "CONTINUE", "CONTINUE with no previous "
                                    "block"));
         wr64(w, (fr->word & ~(uint64_t)F_MASK) | F_XBZRLE);
-        g_ptr_array_add(ms, mut_patch(s, fr->off, w, 8, EXP_FAIL, "not supported",
-                                  "XBZRLE page"));
+        g_ptr_array_add(ms, mut_patch(s, fr->off, w, 8, EXP_FAIL,
+                                  "never received",
+                                  "XBZRLE page never received"));
         wr64(w, fr->word | 0x400);
         g_ptr_array_add(ms, mut_patch(s, fr->off, w, 8, EXP_FAIL, "flags",
                                   "unknown flag 0x400"));

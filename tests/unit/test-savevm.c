@@ -710,9 +710,16 @@ static void test_malformed(void)
     b = mk_stream(body_page, w);
     assert_load_error(b, "ram: unknown flags 0x400");
     g_byte_array_free(b, true);
+    /* a delta needs a page received before (migration/ram-xbzrle.c) */
     w[0] = RAM_SAVE_FLAG_XBZRLE;
     b = mk_stream(body_page, w);
-    assert_load_error(b, "XBZRLE pages are not supported by this build yet");
+    assert_load_error(b, "an XBZRLE record for page 0x0 of block m.ram, "
+                      "which was never received");
+    g_byte_array_free(b, true);
+    w[0] = RAM_SAVE_FLAG_COMPRESS_PAGE;
+    b = mk_stream(body_page, w);
+    assert_load_error(b, "compressed pages (RAM_SAVE_FLAG_COMPRESS_PAGE) are "
+                      "not supported by this build yet");
     g_byte_array_free(b, true);
     w[0] = RAM_SAVE_FLAG_MULTIFD_FLUSH;
     b = mk_stream(body_page, w);
