@@ -25,6 +25,7 @@
 #include "sysemu/runstate.h"
 #include "sysemu/cpus.h"
 #include "sysemu/hostmem.h"
+#include "qom/object_interfaces.h"
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "migration/migration.h"   /* migration_cmdline_init (-incoming, -global migration.*) */
@@ -1095,11 +1096,11 @@ int qemu_main(int argc, char **argv)
         fatal(err);
     }
 
-    /* objects: memory backends */
+    /* objects: memory backends, TLS credentials, authz */
     for (guint i = 0; i < vl.objects->len; i++) {
         const char *o = g_ptr_array_index(vl.objects, i);
 
-        if (!user_creatable_add_opts_str(o, &err)) {
+        if (!user_object_add_str(o, true, &err)) {
             error_prepend(&err, "-object %s: ", o);
             fatal(err);
         }
