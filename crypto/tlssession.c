@@ -107,6 +107,13 @@ static bool session_set_credentials(QCryptoTLSSession *sess, Error **errp)
                                               creds->verify_peer ?
                                               GNUTLS_CERT_REQUEST :
                                               GNUTLS_CERT_IGNORE);
+        /*
+         * Do not list our CAs in the request: a client then shows its
+         * certificate even when another CA signed it, and the error
+         * names the real problem ("hasn't got a known issuer") rather
+         * than "No certificate was found".  (QEMU lists them.)
+         */
+        gnutls_certificate_send_x509_rdn_sequence(sess->handle, 1);
     }
     return true;
 }

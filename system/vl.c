@@ -749,7 +749,9 @@ static const VLOption vl_options[] = {
       "memory-backend-ram|memory-backend-file|memory-backend-memfd,id=ID,size=SIZE"
       "[,share=on|off][,prealloc=on|off][,mem-path=PATH][,hugetlb=on|off]"
       "[,hugetlbsize=SIZE][,seal=on|off]",
-      "create a memory backend" },
+      "create a memory backend; also tls-creds-x509|tls-creds-psk|"
+      "tls-creds-anon and authz-simple|authz-list objects "
+      "(docs/user/migration-tls.md), or any object as JSON" },
     { "numa", NULL, true, opt_numa, "node,memdev=ID",
       "one NUMA node backed by the memory backend ID" },
     { "mem-prealloc", NULL, false, opt_mem_prealloc, NULL,
