@@ -1094,11 +1094,10 @@ int qemu_main(int argc, char **argv)
     if (vl.ms.kernel_filename && !check_kernel(vl.ms.kernel_filename, &err)) {
         fatal(err);
     }
-    if (!migration_cmdline_init(incoming, &err)) {
-        fatal(err);
-    }
-
-    /* objects: memory backends, TLS credentials, authz */
+    /*
+     * objects: memory backends, TLS credentials, authz; before -incoming,
+     * which may need the credentials
+     */
     for (guint i = 0; i < vl.objects->len; i++) {
         const char *o = g_ptr_array_index(vl.objects, i);
 
@@ -1107,6 +1106,10 @@ int qemu_main(int argc, char **argv)
             fatal(err);
         }
     }
+    if (!migration_cmdline_init(incoming, &err)) {
+        fatal(err);
+    }
+
     if (!setup_machine_memory(&err) || !host_memory_backends_alloc(&err)) {
         fatal(err);
     }
