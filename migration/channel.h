@@ -2,9 +2,10 @@
  * Migration channels: the point where a transport's connected QIOChannel
  * becomes a migration stream, on either side.
  *
- * Both functions run in the main thread with the BQL.  They are where a
- * TLS layer is inserted later (wrap @ioc before the QEMUFile exists) and
- * where several channels per migration are told apart (multifd, postcopy
+ * Both functions run in the main thread with the BQL.  With tls-creds set
+ * they first wrap @ioc in TLS (migration/tls.h) and continue with the TLS
+ * channel once its handshake and checks passed; this is also where
+ * several channels per migration are told apart (multifd, postcopy
  * preempt): see migration_channel_identify().
  */
 #ifndef MIGRATION_CHANNEL_H
@@ -23,8 +24,10 @@ typedef enum MigrationChannelType {
 
 /*
  * Source: the transport connected (@error NULL) or failed.  @hostname is
- * the host named in the URI (for TLS certificate checks; may be NULL).
- * Takes its own reference on @ioc.  Takes ownership of @error.
+ * the host named in the URI (for TLS certificate checks unless
+ * tls-hostname is set; may be NULL).  Takes its own reference on @ioc.
+ * Takes ownership of @error.  A failed TLS handshake or check fails the
+ * migration with its error; the source keeps running.
  */
 void migration_channel_connect(MigrationState *s, QIOChannel *ioc,
                                const char *hostname, Error *error);
@@ -33,6 +36,8 @@ void migration_channel_connect(MigrationState *s, QIOChannel *ioc,
  * Destination: a channel arrived (accepted, or opened for exec/fd/file).
  * Takes its own reference on @ioc; loading starts from a main-loop bottom
  * half, so this is safe before the machine exists (-incoming at startup).
+ * With TLS, a connection whose handshake or checks fail is reported on
+ * stderr (and the -D log) and dropped; listening goes on.
  */
 void migration_channel_process_incoming(QIOChannel *ioc);
 

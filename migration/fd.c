@@ -11,6 +11,7 @@
 #include "migration/migration.h"
 #include "migration/channel.h"
 #include "migration/fd.h"
+#include "migration/tls.h"
 #include "migration/trace.h"
 
 static QIOChannel *fd_channel(const char *fdname, Error **errp)
@@ -31,6 +32,12 @@ static QIOChannel *fd_channel(const char *fdname, Error **errp)
             return NULL;
         }
         return QIO_CHANNEL(sioc);
+    }
+    if (migrate_tls()) {
+        error_setg(errp, "TLS (tls-creds '%s') needs a socket, and fd:%s is "
+                   "not one", migrate_tls_creds(), fdname);
+        close(fd);
+        return NULL;
     }
     return QIO_CHANNEL(qio_channel_file_new_fd(fd));
 }

@@ -28,6 +28,7 @@
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
 #include "io/channel-buffer.h"
+#include "migration/tls.h"
 #include "migration/trace.h"
 
 #define QERR_MIGRATION_ACTIVE "There's a migration process in progress"
@@ -1114,7 +1115,9 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
         return NULL;
     }
     trace_qmp_migrate(uri);
-    if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
+    if (!migration_tls_check(uri, true, &err)) {
+        /* nothing started: fail below with this error */
+    } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
         g_str_has_prefix(uri, "vsock:")) {
         p = g_str_has_prefix(uri, "tcp:") ? uri + 4 : uri;
         socket_start_outgoing_migration(s, p, &err);
@@ -1729,7 +1732,9 @@ bool qemu_start_incoming_migration(const char *uri, Error **errp)
         return false;
     }
     trace_qemu_start_incoming_migration(uri);
-    if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
+    if (!migration_tls_check(uri, false, errp)) {
+        ok = false;
+    } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
         g_str_has_prefix(uri, "vsock:")) {
         p = g_str_has_prefix(uri, "tcp:") ? uri + 4 : uri;
         ok = socket_start_incoming_migration(p, errp);

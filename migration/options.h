@@ -61,6 +61,8 @@ uint64_t migrate_max_postcopy_bandwidth(void); /* bytes/s, 0 = unlimited */
 uint64_t migrate_xbzrle_cache_size(void);
 int migrate_multifd_channels(void);
 const char *migrate_tls_creds(void);           /* "" when TLS is off */
+const char *migrate_tls_hostname(void);        /* "" when not set */
+const char *migrate_tls_authz(void);           /* "" when not set */
 
 /*
  * Properties of the migration object, set with -global migration.NAME=VALUE
@@ -208,7 +210,8 @@ bool migrate_global_props_apply(MigrationOptions *o, Error **errp);
 
 /*
  * Refuse a migration (either side) that needs a parameter whose feature is
- * not built: tls-creds set.  Called by migrate and migrate-incoming.
+ * not built: tls-creds set in a build without gnutls.  Called by migrate
+ * and migrate-incoming.
  */
 bool migrate_params_check_built(const MigrationOptions *o, Error **errp);
 

@@ -211,6 +211,11 @@
 #define MULTIFD_FLAG_QATZIP          0x20   /* 10.2 */
 #define MULTIFD_FLAG_DEVICE_STATE    0x40   /* 10.0+, VFIO */
 
+/*
+ * TLS (migration/tls.c) adds no constant and no framing: the bytes above
+ * travel as TLS application data, a record layer below them.
+ */
+
 /* ------------------------------------------------------------------ 7 */
 /* PING value telling the source the postcopy package is loaded (10.2). */
 #define QEMU_VM_PING_PACKAGED_LOADED 0x42

@@ -25,6 +25,7 @@
 #include "sysemu/runstate.h"
 #include "sysemu/cpus.h"
 #include "sysemu/hostmem.h"
+#include "qom/object_interfaces.h"
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "migration/migration.h"   /* migration_cmdline_init (-incoming, -global migration.*) */
@@ -748,7 +749,9 @@ static const VLOption vl_options[] = {
       "memory-backend-ram|memory-backend-file|memory-backend-memfd,id=ID,size=SIZE"
       "[,share=on|off][,prealloc=on|off][,mem-path=PATH][,hugetlb=on|off]"
       "[,hugetlbsize=SIZE][,seal=on|off]",
-      "create a memory backend" },
+      "create a memory backend; also tls-creds-x509|tls-creds-psk|"
+      "tls-creds-anon and authz-simple|authz-list objects "
+      "(docs/user/migration-tls.md), or any object as JSON" },
     { "numa", NULL, true, opt_numa, "node,memdev=ID",
       "one NUMA node backed by the memory backend ID" },
     { "mem-prealloc", NULL, false, opt_mem_prealloc, NULL,
@@ -1091,19 +1094,22 @@ int qemu_main(int argc, char **argv)
     if (vl.ms.kernel_filename && !check_kernel(vl.ms.kernel_filename, &err)) {
         fatal(err);
     }
-    if (!migration_cmdline_init(incoming, &err)) {
-        fatal(err);
-    }
-
-    /* objects: memory backends */
+    /*
+     * objects: memory backends, TLS credentials, authz; before -incoming,
+     * which may need the credentials
+     */
     for (guint i = 0; i < vl.objects->len; i++) {
         const char *o = g_ptr_array_index(vl.objects, i);
 
-        if (!user_creatable_add_opts_str(o, &err)) {
+        if (!user_object_add_str(o, true, &err)) {
             error_prepend(&err, "-object %s: ", o);
             fatal(err);
         }
     }
+    if (!migration_cmdline_init(incoming, &err)) {
+        fatal(err);
+    }
+
     if (!setup_machine_memory(&err) || !host_memory_backends_alloc(&err)) {
         fatal(err);
     }

@@ -20,6 +20,9 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
   live-a-b       -m 512M; the a-b guest dirties 1..100 MiB as fast as it can
   live-rate      -m 1G; the rate guest dirties 100 MiB/s; max-bandwidth 1 GiB/s
   live-a-b-xbzrle  live-a-b with the xbzrle capability, xbzrle-cache-size 64 MiB
+  paused-random-tcp  paused-random over TCP loopback (-incoming defer)
+  paused-random-tls  the same inside TLS, x509 (one channel; certtool-made
+                 certificates, the same for stock QEMU)
 
 A scenario name may carry a suffix, e.g. paused-zero:cold or live-a-b:prealloc.
 
@@ -371,6 +374,12 @@ class Run:
                 p.kill()
                 p.wait()
 
+    def prepare(self, src, dst):
+        """Both sides up, parameters set, before migrate (transports hook here)."""
+
+    def migrate_uri(self):
+        return 'unix:' + os.path.join(self.tmp, 'mig.sock')
+
     def execute(self):
         cfg = self.cfg
         live = cfg['kind'] == 'live'
@@ -385,6 +394,7 @@ class Run:
         src.cmd('migrate-set-parameters', **{'max-bandwidth': bandwidth,
                                              'downtime-limit': downtime_limit})
         apply_source_features(src, cfg)
+        self.prepare(src, dst)
         st = dst.cmd('query-status')
         if st.get('status') != 'inmigrate':
             raise BenchError('destination is %r, not inmigrate' % st.get('status'))
@@ -400,7 +410,7 @@ class Run:
         loadavg = os.getloadavg()[0]
 
         t0 = time.time()
-        src.cmd('migrate', uri='unix:' + os.path.join(self.tmp, 'mig.sock'))
+        src.cmd('migrate', uri=self.migrate_uri())
         done = is_migration('completed', 'failed', 'cancelled')
         ev = src.wait(done, LIVE_CONVERGE_TIMEOUT if live else 600)
         raised = list(RAISED_DOWNTIME_LIMITS) if live else []
@@ -504,7 +514,8 @@ class Run:
 
 
 def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
-    run = Run(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
+    cls = NetRun if cfg.get('transport') else Run
+    run = cls(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
     try:
         r = run.execute()
         r['notes'] = run.notes
@@ -518,6 +529,102 @@ def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
         raise BenchError('; '.join([str(e)] + run.notes + tails))
     finally:
         run.cleanup()
+
+
+# ---------------------------------------------------------------- TCP and TLS
+#
+# paused-random over TCP loopback, plain and inside TLS (x509, one
+# channel), so the cost of TLS shows beside plain TCP in the same run and
+# against stock QEMU with the very same credentials.  The destination
+# starts with -incoming defer; both sides get their credentials with
+# -object and tls-creds with migrate-set-parameters, as a management layer
+# does.  Certificates are made once per run with certtool (gnutls-bin).
+
+TLS_SCENARIOS = {
+    'paused-random-tcp': dict(kind='paused', ram=2 * GiB, random=1 * GiB,
+                              quick_ram=512 * MiB, quick_random=256 * MiB,
+                              transport='tcp'),
+    'paused-random-tls': dict(kind='paused', ram=2 * GiB, random=1 * GiB,
+                              quick_ram=512 * MiB, quick_random=256 * MiB,
+                              transport='tls-x509'),
+}
+SCENARIOS.update(TLS_SCENARIOS)
+_tls_dirs = {}
+
+
+def tls_make_certs(tmp):
+    """dirs {server, client} with QEMU's file names; made once per run."""
+    if _tls_dirs:
+        return _tls_dirs
+    if not shutil.which('certtool'):
+        raise BenchError('certtool not found (Debian: apt-get install gnutls-bin)')
+    base = os.path.join(tmp, 'tls')
+    os.makedirs(base, exist_ok=True)
+    key = os.path.join(base, 'key.pem')
+    ca = os.path.join(base, 'ca-cert.pem')
+
+    def certtool(*a):
+        subprocess.run(['certtool'] + list(a), check=True, capture_output=True)
+
+    def template(name, text):
+        path = os.path.join(base, name + '.info')
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    certtool('--generate-privkey', '--key-type=rsa', '--bits=2048', '--outfile', key)
+    certtool('--generate-self-signed', '--load-privkey', key, '--outfile', ca, '--no-text',
+             '--template', template('ca', 'cn = "bench-CA"\nca\ncert_signing_key\n'
+                                    'expiration_days = 1\n'))
+    leaf = {'server': 'cn = "127.0.0.1"\nip_address = "127.0.0.1"\ntls_www_server\n',
+            'client': 'cn = "bench client"\ntls_www_client\n'}
+    for who, text in leaf.items():
+        d = os.path.join(base, who)
+        os.makedirs(d)
+        certtool('--generate-certificate', '--load-privkey', key,
+                 '--load-ca-certificate', ca, '--load-ca-privkey', key, '--no-text',
+                 '--template', template(who, text + 'encryption_key\nsigning_key\n'
+                                        'expiration_days = 1\n'),
+                 '--outfile', os.path.join(d, who + '-cert.pem'))
+        shutil.copy(key, os.path.join(d, who + '-key.pem'))
+        shutil.copy(ca, os.path.join(d, 'ca-cert.pem'))
+        _tls_dirs[who] = d
+    return _tls_dirs
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class NetRun(Run):
+    """A Run over TCP loopback, optionally inside TLS (x509)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.tls = self.cfg['transport'] == 'tls-x509'
+        self.port = None
+
+    def argv(self, side):
+        a = super().argv(side)
+        if side == 'dst':
+            a[a.index('-incoming') + 1] = 'defer'
+        if self.tls:
+            dirs = tls_make_certs(os.path.dirname(self.tmp))
+            who = 'server' if side == 'dst' else 'client'
+            a += ['-object', 'tls-creds-x509,id=tls0,endpoint=%s,dir=%s' % (who, dirs[who])]
+        return a
+
+    def prepare(self, src, dst):
+        if self.tls:
+            src.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
+            dst.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
+        self.port = free_tcp_port()
+        dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % self.port)
+
+    def migrate_uri(self):
+        return 'tcp:127.0.0.1:%d' % self.port
 
 
 # ---------------------------------------------------------------- report

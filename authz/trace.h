@@ -1,0 +1,2 @@
+/* Trace points of authz/ (declared in authz/trace-events). */
+#include "trace-authz.h"

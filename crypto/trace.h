@@ -1,0 +1,2 @@
+/* Trace points of crypto/ (declared in crypto/trace-events). */
+#include "trace-crypto.h"

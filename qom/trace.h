@@ -1,0 +1,2 @@
+/* Trace points of qom/ (declared in qom/trace-events). */
+#include "trace-qom.h"
