@@ -541,3 +541,32 @@ void mig_assert_source_alive(QTestState *from, size_t *pos)
     *pos = MAX(*pos, mig_serial_len(from));
     wait_for_serial(from, pos, "B");
 }
+
+void mig_put8(GByteArray *b, uint8_t v)
+{
+    g_byte_array_append(b, &v, 1);
+}
+
+void mig_put16(GByteArray *b, uint16_t v)
+{
+    mig_put8(b, v >> 8);
+    mig_put8(b, v);
+}
+
+void mig_put32(GByteArray *b, uint32_t v)
+{
+    mig_put16(b, v >> 16);
+    mig_put16(b, v);
+}
+
+void mig_put64(GByteArray *b, uint64_t v)
+{
+    mig_put32(b, v >> 32);
+    mig_put32(b, v);
+}
+
+void mig_put_str(GByteArray *b, const char *str)
+{
+    mig_put8(b, strlen(str));
+    g_byte_array_append(b, (const guint8 *)str, strlen(str));
+}

@@ -186,4 +186,14 @@ void check_guests_ram(QTestState *who);
  */
 void mig_assert_source_alive(QTestState *from, size_t *pos);
 
+/*
+ * Big-endian builders for hand-made stream and return-path bytes (tests
+ * that play a bad peer): one byte, 16/32/64-bit words, a counted string.
+ */
+void mig_put8(GByteArray *b, uint8_t v);
+void mig_put16(GByteArray *b, uint16_t v);
+void mig_put32(GByteArray *b, uint32_t v);
+void mig_put64(GByteArray *b, uint64_t v);
+void mig_put_str(GByteArray *b, const char *str);
+
 #endif

@@ -473,40 +473,11 @@ static void test_refused_file_on_disk(void)
 #define PC_BAD_MEM   "64M"
 #define PC_BAD_SIZE  (64ULL << 20)
 
-static void put8(GByteArray *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put16(GByteArray *b, uint16_t v)
-{
-    put8(b, v >> 8);
-    put8(b, v);
-}
-
-static void put32(GByteArray *b, uint32_t v)
-{
-    put16(b, v >> 16);
-    put16(b, v);
-}
-
-static void put64(GByteArray *b, uint64_t v)
-{
-    put32(b, v >> 32);
-    put32(b, v);
-}
-
-static void put_str(GByteArray *b, const char *str)
-{
-    put8(b, strlen(str));
-    g_byte_array_append(b, (const guint8 *)str, strlen(str));
-}
-
 static void put_cmd(GByteArray *b, uint16_t cmd, const GByteArray *payload)
 {
-    put8(b, 0x08);                       /* QEMU_VM_COMMAND */
-    put16(b, cmd);
-    put16(b, payload ? payload->len : 0);
+    mig_put8(b, 0x08);                       /* QEMU_VM_COMMAND */
+    mig_put16(b, cmd);
+    mig_put16(b, payload ? payload->len : 0);
     if (payload) {
         g_byte_array_append(b, payload->data, payload->len);
     }
@@ -518,14 +489,14 @@ static GByteArray *fake_stream_start(void)
     GByteArray *b = g_byte_array_new();
     g_autoptr(GByteArray) adv = g_byte_array_new();
 
-    put32(b, 0x5145564d);
-    put32(b, 3);
-    put8(b, 0x07);
-    put32(b, 4);
+    mig_put32(b, 0x5145564d);
+    mig_put32(b, 3);
+    mig_put8(b, 0x07);
+    mig_put32(b, 4);
     g_byte_array_append(b, (const guint8 *)"virt", 4);
     put_cmd(b, 1, NULL);
-    put64(adv, 0x1000);
-    put64(adv, 0x1000);
+    mig_put64(adv, 0x1000);
+    mig_put64(adv, 0x1000);
     put_cmd(b, 3, adv);
     return b;
 }
@@ -575,11 +546,11 @@ static void test_bad_discard(void)
     run_init(&r, "a-b");
     conn = fake_source_connect(&r);
     b = fake_stream_start();
-    put8(d, 0);                                  /* version */
-    put_str(d, "riscv_virt_board.ram");
-    put8(d, 0);                                  /* nil */
-    put64(d, PC_BAD_SIZE - 0x1000);
-    put64(d, 0x2000);                            /* one page past the end */
+    mig_put8(d, 0);                                  /* version */
+    mig_put_str(d, "riscv_virt_board.ram");
+    mig_put8(d, 0);                                  /* nil */
+    mig_put64(d, PC_BAD_SIZE - 0x1000);
+    mig_put64(d, 0x2000);                            /* one page past the end */
     put_cmd(b, 6, d);
     fake_send(conn, b);
     migrate_wait_dest_exit(r.to, 1);
@@ -609,39 +580,39 @@ static void test_bad_page(gconstpointer opaque)
     conn = fake_source_connect(&r);
     b = fake_stream_start();
     /* ram START: the MEM_SIZE list, EOS, footer */
-    put8(b, 0x01);
-    put32(b, 0);
-    put_str(b, "ram");
-    put32(b, 0);
-    put32(b, 4);
-    put64(b, (PC_MROM_SIZE + PC_BAD_SIZE) | 0x4);
-    put_str(b, "riscv_virt_board.mrom");
-    put64(b, PC_MROM_SIZE);
-    put_str(b, "riscv_virt_board.ram");
-    put64(b, PC_BAD_SIZE);
-    put64(b, 0x10);
-    put8(b, 0x7e);
-    put32(b, 0);
+    mig_put8(b, 0x01);
+    mig_put32(b, 0);
+    mig_put_str(b, "ram");
+    mig_put32(b, 0);
+    mig_put32(b, 4);
+    mig_put64(b, (PC_MROM_SIZE + PC_BAD_SIZE) | 0x4);
+    mig_put_str(b, "riscv_virt_board.mrom");
+    mig_put64(b, PC_MROM_SIZE);
+    mig_put_str(b, "riscv_virt_board.ram");
+    mig_put64(b, PC_BAD_SIZE);
+    mig_put64(b, 0x10);
+    mig_put8(b, 0x7e);
+    mig_put32(b, 0);
     /* PACKAGED: LISTEN, RUN */
     put_cmd(pack, 4, NULL);
     put_cmd(pack, 5, NULL);
-    put8(b, 0x08);
-    put16(b, 7);
-    put16(b, 4);
-    put32(b, pack->len);
+    mig_put8(b, 0x08);
+    mig_put16(b, 7);
+    mig_put16(b, 4);
+    mig_put32(b, pack->len);
     g_byte_array_append(b, pack->data, pack->len);
     /* a PART with the bad page */
-    put8(b, 0x02);
-    put32(b, 0);
+    mig_put8(b, 0x02);
+    mig_put32(b, 0);
     if (unknown) {
-        put64(b, 0x8);
-        put_str(b, "no-such-block");
+        mig_put64(b, 0x8);
+        mig_put_str(b, "no-such-block");
     } else {
-        put64(b, PC_BAD_SIZE | 0x8);
-        put_str(b, "riscv_virt_board.ram");
+        mig_put64(b, PC_BAD_SIZE | 0x8);
+        mig_put_str(b, "riscv_virt_board.ram");
     }
     for (int i = 0; i < 4096; i++) {
-        put8(b, 0x5a);
+        mig_put8(b, 0x5a);
     }
     fake_send(conn, b);
     status = wait_status_in(r.to, paused);
@@ -719,22 +690,22 @@ static void test_bad_request(gconstpointer opaque)
     g_assert_no_error(err);
     drain = g_thread_new("drain", drain_thread, conn);
     if (kind == 0) {
-        put16(msg, 3);                           /* REQ_PAGES_ID */
-        put16(msg, 13 + strlen("no-such-block"));
-        put64(msg, 0);
-        put32(msg, 0x1000);
-        put_str(msg, "no-such-block");
+        mig_put16(msg, 3);                           /* REQ_PAGES_ID */
+        mig_put16(msg, 13 + strlen("no-such-block"));
+        mig_put64(msg, 0);
+        mig_put32(msg, 0x1000);
+        mig_put_str(msg, "no-such-block");
     } else if (kind == 1) {
-        put16(msg, 3);
-        put16(msg, 13 + strlen("riscv_virt_board.ram"));
-        put64(msg, PC_RAM_SIZE);                 /* the block's end */
-        put32(msg, 0x1000);
-        put_str(msg, "riscv_virt_board.ram");
+        mig_put16(msg, 3);
+        mig_put16(msg, 13 + strlen("riscv_virt_board.ram"));
+        mig_put64(msg, PC_RAM_SIZE);                 /* the block's end */
+        mig_put32(msg, 0x1000);
+        mig_put_str(msg, "riscv_virt_board.ram");
     } else {
-        put16(msg, 4);                           /* REQ_PAGES, no block */
-        put16(msg, 12);
-        put64(msg, 0);
-        put32(msg, 0x1000);
+        mig_put16(msg, 4);                           /* REQ_PAGES, no block */
+        mig_put16(msg, 12);
+        mig_put64(msg, 0);
+        mig_put32(msg, 0x1000);
     }
     fake_send(conn, msg);
     wait_for_migration_fail(r.from, true);

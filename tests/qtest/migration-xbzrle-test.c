@@ -198,35 +198,6 @@ static uint64_t be64_at(const uint8_t *p)
     return v;
 }
 
-static void put8(GByteArray *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put16(GByteArray *b, uint16_t v)
-{
-    put8(b, v >> 8);
-    put8(b, v);
-}
-
-static void put32(GByteArray *b, uint32_t v)
-{
-    put16(b, v >> 16);
-    put16(b, v);
-}
-
-static void put64(GByteArray *b, uint64_t v)
-{
-    put32(b, v >> 32);
-    put32(b, v);
-}
-
-static void put_name(GByteArray *b, const char *s)
-{
-    put8(b, strlen(s));
-    g_byte_array_append(b, (const uint8_t *)s, strlen(s));
-}
-
 /*
  * The stream of a stopped a-b guest, up to and including the footer of
  * the ram START section; *@ram_id gets the section id of "ram".
@@ -333,25 +304,25 @@ static void test_bad_record(gconstpointer data)
 
     g_assert_no_error(err);
     b = stream_prefix(dir, &ram_id);
-    put8(b, 0x02);                      /* PART */
-    put32(b, ram_id);
+    mig_put8(b, 0x02);                      /* PART */
+    mig_put32(b, ram_id);
     if (c->send_page_first) {
-        put64(b, page | F_PAGE);
-        put_name(b, RAM_BLOCK);
+        mig_put64(b, page | F_PAGE);
+        mig_put_str(b, RAM_BLOCK);
         memset(fill, 0x5a, sizeof(fill));
         g_byte_array_append(b, fill, sizeof(fill));
-        put64(b, page | F_XBZRLE | F_CONTINUE);
+        mig_put64(b, page | F_XBZRLE | F_CONTINUE);
     } else {
-        put64(b, page | F_XBZRLE);
-        put_name(b, RAM_BLOCK);
+        mig_put64(b, page | F_XBZRLE);
+        mig_put_str(b, RAM_BLOCK);
     }
-    put8(b, c->flag);
-    put16(b, c->len);
+    mig_put8(b, c->flag);
+    mig_put16(b, c->len);
     if (c->data) {
         g_byte_array_append(b, c->data, c->len);
-        put64(b, F_EOS);
-        put8(b, 0x7e);
-        put32(b, ram_id);
+        mig_put64(b, F_EOS);
+        mig_put8(b, 0x7e);
+        mig_put32(b, ram_id);
     }
     path = g_strdup_printf("%s/stream", dir);
     g_assert_true(g_file_set_contents(path, (const char *)b->data, b->len,
