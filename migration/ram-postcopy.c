@@ -247,19 +247,10 @@ static int ram_postcopy_record(QEMUFile *f, RamPostcopyLoad *pl,
     uint8_t *data = pl->buf;
     RAMBlock *rb;
 
-    if (flags & RAM_SAVE_FLAG_CONTINUE) {
-        rb = pl->last_recv_block;
-        if (!rb) {
-            error_setg(errp, "ram: CONTINUE with no previous block in %s at "
-                       "offset %" PRIu64, what, pos);
-            return -EINVAL;
-        }
-    } else {
-        rb = ram_load_block_name(f, what, errp);
-        if (!rb) {
-            return -EINVAL;
-        }
-        pl->last_recv_block = rb;
+    rb = ram_load_record_block(f, &pl->last_recv_block, flags, what, pos,
+                               errp);
+    if (!rb) {
+        return -EINVAL;
     }
     if (ramblock_is_ignored(rb) || !rb->host ||
         addr >= rb->used_length ||

@@ -814,6 +814,25 @@ RAMBlock *ram_load_block_name(QEMUFile *f, const char *what, Error **errp)
     return rb;
 }
 
+RAMBlock *ram_load_record_block(QEMUFile *f, RAMBlock **last, int flags,
+                                const char *what, uint64_t pos, Error **errp)
+{
+    RAMBlock *rb;
+
+    if (flags & RAM_SAVE_FLAG_CONTINUE) {
+        if (!*last) {
+            error_setg(errp, "ram: CONTINUE with no previous block in %s at "
+                       "offset %" PRIu64, what, pos);
+        }
+        return *last;
+    }
+    rb = ram_load_block_name(f, what, errp);
+    if (rb) {
+        *last = rb;
+    }
+    return rb;
+}
+
 static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
 {
     uint64_t seen = 0;
@@ -894,19 +913,10 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
     RAMBlock *rb;
     uint8_t *host;
 
-    if (flags & RAM_SAVE_FLAG_CONTINUE) {
-        rb = ls->last_recv_block;
-        if (!rb) {
-            error_setg(errp, "ram: CONTINUE with no previous block in %s at "
-                       "offset %" PRIu64, what, pos);
-            return -EINVAL;
-        }
-    } else {
-        rb = ram_load_block_name(f, what, errp);
-        if (!rb) {
-            return -EINVAL;
-        }
-        ls->last_recv_block = rb;
+    rb = ram_load_record_block(f, &ls->last_recv_block, flags, what, pos,
+                               errp);
+    if (!rb) {
+        return -EINVAL;
     }
     if (ramblock_is_ignored(rb)) {
         error_setg(errp, "ram: page of ignored block %s at offset %" PRIu64,

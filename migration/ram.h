@@ -32,6 +32,13 @@ bool ramblock_is_ignored(RAMBlock *rb);
 
 /* Read a counted block name and find the block; NULL with @errp set. */
 RAMBlock *ram_load_block_name(QEMUFile *f, const char *what, Error **errp);
+/*
+ * The block of a page record: the previous one (*@last) for CONTINUE,
+ * else a counted name read from @f, which becomes *@last.  NULL with
+ * @errp set (naming @what and stream offset @pos) when there is none.
+ */
+RAMBlock *ram_load_record_block(QEMUFile *f, RAMBlock **last, int flags,
+                                const char *what, uint64_t pos, Error **errp);
 
 /* ---- postcopy (ram.c and ram-postcopy.c) */
 
