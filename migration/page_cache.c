@@ -47,6 +47,21 @@ PageCache *page_cache_new(uint64_t cache_size, size_t page_size,
                    "space", cache_size);
         return NULL;
     }
+    /*
+     * Never ask the allocator for more than the host has: such a request
+     * fails at best, and aborts under sanitizers or strict overcommit.
+     */
+    {
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+        if (pages > 0 && psize > 0 &&
+            cache_size > (uint64_t)pages * (uint64_t)psize) {
+            error_setg(errp, "xbzrle cache size %" PRIu64 " exceeds the "
+                       "host's memory (%" PRIu64 " bytes)", cache_size,
+                       (uint64_t)pages * (uint64_t)psize);
+            return NULL;
+        }
+    }
     c = g_new0(PageCache, 1);
     c->nslots = n;
     c->page_size = page_size;
