@@ -18,7 +18,7 @@ typedef struct MigrationState MigrationState;
 /* What an incoming channel carries. */
 typedef enum MigrationChannelType {
     MIGRATION_CHANNEL_MAIN,      /* the main stream (QEVM header) */
-    MIGRATION_CHANNEL_MULTIFD,   /* not built yet */
+    MIGRATION_CHANNEL_MULTIFD,   /* a multifd channel (migration/multifd.c) */
     MIGRATION_CHANNEL_PREEMPT,   /* not built yet */
 } MigrationChannelType;
 
