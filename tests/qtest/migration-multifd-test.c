@@ -11,6 +11,12 @@
  * /migration/multifd/tcp/plain/cancel: 7.2's case: a multifd migration
  *   cancelled mid-way leaves the source running; a second multifd
  *   migration to a new destination then succeeds.
+ * /migration/multifd/bad-input/...: the source migrates through a proxy
+ *   (unix sockets, a thread per connection) that changes one field of the
+ *   first multifd channel: the initial packet's magic, version or channel
+ *   id, or the first data packet's page count, size, offset or block
+ *   name.  The destination must exit 1 with an error naming the channel
+ *   and the field; the source's migration fails and its guest runs on.
  * /migration/multifd/refused/...: what is not built is refused with an
  *   error that says so (zlib, zstd, exec:).
  *
@@ -21,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -195,6 +205,387 @@ static void test_cancel(void)
     qtest_quit(from);
 }
 
+/* ------------------------------------------------------------ bad input */
+
+#define MFD_MAGIC       0x11223344u
+#define MFD_INIT_SIZE   64
+#define MFD_HDR_SIZE    (320 + 8 * 128)
+
+typedef enum Mutation {
+    MUT_INIT_MAGIC,
+    MUT_INIT_VERSION,
+    MUT_INIT_ID,
+    MUT_PKT_COUNT,              /* normal_pages > pages_alloc */
+    MUT_PKT_SIZE,               /* next_packet_size != normal_pages * 4096 */
+    MUT_PKT_OFFSET,             /* offset[0] past the block */
+    MUT_PKT_BLOCK,              /* an unknown block name */
+} Mutation;
+
+typedef struct BadCase {
+    const char *name;
+    Mutation mut;
+    const char *error;
+} BadCase;
+
+typedef struct Proxy {
+    const BadCase *c;
+    int listen_fd;
+    char *dest_path;
+    GThread *accept_thread;
+    GPtrArray *conns;           /* GThread * */
+    GMutex lock;
+    bool target_taken;          /* the first multifd connection is mutated */
+    bool mutated;
+} Proxy;
+
+typedef struct ProxyConn {
+    Proxy *px;
+    int src_fd, dst_fd;
+} ProxyConn;
+
+static uint32_t be32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+static void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+static bool write_full(int fd, const uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return false;
+        }
+        buf += w;
+        len -= w;
+    }
+    return true;
+}
+
+enum { ST_DECIDE, ST_INIT, ST_HDR, ST_PAYLOAD, ST_PASS };
+
+/*
+ * Upstream (source -> destination) bytes of one connection: pass them,
+ * changing the field of the case once on the first multifd channel.
+ * Consumes what it can from @pending; false when the write failed.
+ */
+static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
+                           uint64_t *payload_left)
+{
+    Proxy *px = pc->px;
+    const BadCase *c = px->c;
+
+    for (;;) {
+        size_t n;
+
+        switch (*state) {
+        case ST_DECIDE:
+            if (pending->len < 4) {
+                return true;
+            }
+            *state = ST_PASS;
+            if (be32_get(pending->data) == MFD_MAGIC) {
+                g_mutex_lock(&px->lock);
+                if (!px->target_taken) {
+                    px->target_taken = true;
+                    *state = ST_INIT;
+                }
+                g_mutex_unlock(&px->lock);
+            }
+            continue;
+        case ST_INIT:
+            if (pending->len < MFD_INIT_SIZE) {
+                return true;
+            }
+            if (c->mut == MUT_INIT_MAGIC) {
+                be32_put(pending->data, 0xdeadbeef);
+            } else if (c->mut == MUT_INIT_VERSION) {
+                be32_put(pending->data + 4, 2);
+            } else if (c->mut == MUT_INIT_ID) {
+                pending->data[24] = 7;
+            }
+            *state = c->mut <= MUT_INIT_ID ? ST_PASS : ST_HDR;
+            if (c->mut <= MUT_INIT_ID) {
+                px->mutated = true;
+            }
+            n = MFD_INIT_SIZE;
+            break;
+        case ST_HDR: {
+            uint32_t normal;
+
+            if (pending->len < MFD_HDR_SIZE) {
+                return true;
+            }
+            normal = be32_get(pending->data + 16);
+            *payload_left = (uint64_t)normal * 4096;
+            *state = ST_PAYLOAD;
+            if (normal) {
+                uint8_t *h = pending->data;
+
+                switch (c->mut) {
+                case MUT_PKT_COUNT:
+                    be32_put(h + 16, 200);
+                    be32_put(h + 20, 200 * 4096);
+                    break;
+                case MUT_PKT_SIZE:
+                    be32_put(h + 20, normal * 4096 + 1);
+                    break;
+                case MUT_PKT_OFFSET:
+                    memset(h + 320, 0, 8);
+                    h[320 + 2] = 0x10;      /* 0x0000100000000000: 16 TiB */
+                    break;
+                case MUT_PKT_BLOCK:
+                    memset(h + 64, 0, 256);
+                    memcpy(h + 64, "no-such-block", 13);
+                    break;
+                default:
+                    break;
+                }
+                px->mutated = true;
+                *state = ST_PASS;
+            }
+            n = MFD_HDR_SIZE;
+            break;
+        }
+        case ST_PAYLOAD:
+            if (!*payload_left) {
+                *state = ST_HDR;
+                continue;
+            }
+            if (!pending->len) {
+                return true;
+            }
+            n = MIN(pending->len, *payload_left);
+            *payload_left -= n;
+            break;
+        default:
+            if (!pending->len) {
+                return true;
+            }
+            n = pending->len;
+            break;
+        }
+        if (!write_full(pc->dst_fd, pending->data, n)) {
+            return false;
+        }
+        g_byte_array_remove_range(pending, 0, n);
+    }
+}
+
+static gpointer proxy_conn_thread(gpointer opaque)
+{
+    ProxyConn *pc = opaque;
+    GByteArray *pending = g_byte_array_new();
+    int state = ST_DECIDE;
+    uint64_t payload_left = 0;
+    uint8_t buf[65536];
+
+    for (;;) {
+        struct pollfd fds[2] = {
+            { .fd = pc->src_fd, .events = POLLIN },
+            { .fd = pc->dst_fd, .events = POLLIN },
+        };
+        ssize_t r;
+
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (fds[0].revents) {
+            r = recv(pc->src_fd, buf, sizeof(buf), 0);
+            if (r <= 0) {
+                break;
+            }
+            g_byte_array_append(pending, buf, r);
+            if (!proxy_upstream(pc, pending, &state, &payload_left)) {
+                break;
+            }
+        }
+        if (fds[1].revents) {
+            r = recv(pc->dst_fd, buf, sizeof(buf), 0);
+            if (r <= 0 || !write_full(pc->src_fd, buf, r)) {
+                break;
+            }
+        }
+    }
+    /* either side went away: so does the other */
+    shutdown(pc->src_fd, SHUT_RDWR);
+    shutdown(pc->dst_fd, SHUT_RDWR);
+    close(pc->src_fd);
+    close(pc->dst_fd);
+    g_byte_array_unref(pending);
+    g_free(pc);
+    return NULL;
+}
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static gpointer proxy_accept_thread(gpointer opaque)
+{
+    Proxy *px = opaque;
+
+    for (;;) {
+        int fd = accept4(px->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        ProxyConn *pc;
+
+        if (fd < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return NULL;        /* the listening socket was shut down */
+        }
+        pc = g_new0(ProxyConn, 1);
+        pc->px = px;
+        pc->src_fd = fd;
+        pc->dst_fd = unix_connect(px->dest_path);
+        if (pc->dst_fd < 0) {
+            close(fd);
+            g_free(pc);
+            continue;
+        }
+        g_mutex_lock(&px->lock);
+        g_ptr_array_add(px->conns,
+                        g_thread_new("proxy-conn", proxy_conn_thread, pc));
+        g_mutex_unlock(&px->lock);
+    }
+}
+
+static void proxy_start(Proxy *px, const char *path, const char *dest_path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+    px->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert_cmpint(px->listen_fd, >=, 0);
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    g_assert_cmpint(bind(px->listen_fd, (struct sockaddr *)&a, sizeof(a)), ==,
+                    0);
+    g_assert_cmpint(listen(px->listen_fd, 8), ==, 0);
+    px->dest_path = g_strdup(dest_path);
+    px->conns = g_ptr_array_new();
+    g_mutex_init(&px->lock);
+    px->accept_thread = g_thread_new("proxy-accept", proxy_accept_thread, px);
+}
+
+static void proxy_stop(Proxy *px)
+{
+    shutdown(px->listen_fd, SHUT_RDWR);
+    g_thread_join(px->accept_thread);
+    close(px->listen_fd);
+    /* every connection ended when the destination exited */
+    for (guint i = 0; i < px->conns->len; i++) {
+        g_thread_join(g_ptr_array_index(px->conns, i));
+    }
+    g_ptr_array_free(px->conns, true);
+    g_mutex_clear(&px->lock);
+    g_free(px->dest_path);
+}
+
+static void test_bad_input(gconstpointer data)
+{
+    const BadCase *c = data;
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-multifd-XXXXXX", &gerr);
+    g_autofree char *image = qtest_guest_image("a-b");
+    g_autofree char *dsock = NULL, *psock = NULL, *log = NULL;
+    g_autofree char *listen = NULL, *uri = NULL, *text = NULL;
+    size_t src_pos = 0;
+    Proxy px = { .c = c };
+    QTestState *from, *to;
+
+    g_assert_no_error(gerr);
+    dsock = g_strdup_printf("%s/dst.sock", dir);
+    psock = g_strdup_printf("%s/proxy.sock", dir);
+    log = g_strdup_printf("%s/dest.log", dir);
+    listen = g_strdup_printf("unix:%s", dsock);
+    uri = g_strdup_printf("unix:%s", psock);
+
+    from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
+    wait_for_serial(from, &src_pos, "AB");
+    to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -D %s "
+                     "-incoming defer", image, log);
+    migrate_set_capability(to, "multifd", true);
+    migrate_incoming_qmp(to, listen);
+    proxy_start(&px, psock, dsock);
+
+    migrate_set_capability(from, "multifd", true);
+    migrate_qmp(from, uri);
+    migrate_wait_dest_exit(to, EXIT_FAILURE);
+    wait_for_migration_fail(from, true);
+    mig_assert_source_alive(from, &src_pos);
+    proxy_stop(&px);
+    g_assert_true(px.mutated);
+
+    g_assert_true(g_file_get_contents(log, &text, NULL, &gerr));
+    g_assert_no_error(gerr);
+    g_test_message("destination: %s", text);
+    if (!strstr(text, c->error)) {
+        g_error("the destination's error lacks \"%s\": %s", c->error, text);
+    }
+    g_assert_nonnull(strstr(text, "multifd "));
+    qtest_quit(from);
+    unlink(log);
+    unlink(dsock);
+    unlink(psock);
+    rmdir(dir);
+}
+
+static const BadCase bad_cases[] = {
+    {
+        .name = "/migration/multifd/bad-input/init-magic",
+        .mut = MUT_INIT_MAGIC,
+        .error = "initial packet: bad magic 0xdeadbeef (expected 0x11223344)",
+    }, {
+        .name = "/migration/multifd/bad-input/init-version",
+        .mut = MUT_INIT_VERSION,
+        .error = "initial packet: version 2 is not supported",
+    }, {
+        .name = "/migration/multifd/bad-input/init-channel-id",
+        .mut = MUT_INIT_ID,
+        .error = "initial packet: channel id 7 is out of range",
+    }, {
+        .name = "/migration/multifd/bad-input/page-count",
+        .mut = MUT_PKT_COUNT,
+        .error = "normal_pages 200 is more than pages_alloc 128",
+    }, {
+        .name = "/migration/multifd/bad-input/packet-size",
+        .mut = MUT_PKT_SIZE,
+        .error = "does not match normal_pages",
+    }, {
+        .name = "/migration/multifd/bad-input/offset-past-block",
+        .mut = MUT_PKT_OFFSET,
+        .error = "offset[0] 0x100000000000 is not a page inside ramblock",
+    }, {
+        .name = "/migration/multifd/bad-input/unknown-block",
+        .mut = MUT_PKT_BLOCK,
+        .error = "unknown ramblock \"no-such-block\"",
+    },
+};
+
 typedef struct RefusedCase {
     const char *name;
     const char *compression;    /* NULL: leave none */
@@ -254,6 +645,10 @@ int main(int argc, char **argv)
         g_test_add_data_func(live_cases[i].name, &live_cases[i], test_live);
     }
     g_test_add_func("/migration/multifd/tcp/plain/cancel", test_cancel);
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
+                             test_bad_input);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(refused_cases); i++) {
         g_test_add_data_func(refused_cases[i].name, &refused_cases[i],
                              test_refused);
