@@ -999,18 +999,6 @@ void multifd_recv_new_channel(QIOChannel *ioc)
         qio_channel_close(ioc, NULL);
         return;
     }
-    if (tls) {
-        /* TLS channels cannot be peeked: the first is the main one */
-        qemu_mutex_lock(&st->mutex);
-        if (!st->main_seen) {
-            st->main_seen = true;
-            st->main_ioc = qio_channel_ref(ioc);
-            qemu_mutex_unlock(&st->mutex);
-            migration_incoming_process_channel(ioc);
-            return;
-        }
-        qemu_mutex_unlock(&st->mutex);
-    }
     if (st->nconn >= (unsigned)st->n + 1) {
         error_report("multifd: connection %u is one more than the main "
                      "channel and multifd-channels (%d): closed", st->nconn,
@@ -1024,7 +1012,7 @@ void multifd_recv_new_channel(QIOChannel *ioc)
     p->conn = st->nconn++;
     p->id = -1;
     p->ioc = qio_channel_ref(ioc);
-    p->peek = !tls;
+    p->peek = true;             /* TLS channels too: they keep peeked bytes */
     qemu_sem_init(&p->sem_sync, 0);
     p->packet = g_malloc0(MULTIFD_PACKET_LEN);
     p->iov = g_new0(struct iovec, MULTIFD_PAGE_COUNT);

@@ -8,6 +8,9 @@
  *   (multifd-bytes).
  * /migration/multifd/tcp/plain/verify-guest: the verify guest on 2 vCPUs,
  *   left running on the destination (any 'F' fails).
+ * /migration/multifd/tcp/tls/x509: the same over TLS (x509 certificates
+ *   made with certtool at start, as migration-tls-test.c makes them):
+ *   every channel makes its own handshake with the main channel's host.
  * /migration/multifd/tcp/plain/cancel: 7.2's case: a multifd migration
  *   cancelled mid-way leaves the source running; a second multifd
  *   migration to a new destination then succeeds.
@@ -36,6 +39,7 @@
 
 #include "libqtest.h"
 #include "migration-helpers.h"
+#include "../tls-certs.h"
 
 #define MEM "150M"
 
@@ -46,7 +50,45 @@ typedef struct LiveCase {
     int smp;
     int channels;
     int dest_run_secs;
+    bool tls;
 } LiveCase;
+
+/* x509 certificates for 127.0.0.1 (made once in main when certtool exists) */
+static char *certdir;
+
+static void setup_certs(void)
+{
+    g_autofree char *ca = g_build_filename(certdir, "ca", NULL);
+    g_autofree char *srv = g_build_filename(certdir, "srv", NULL);
+    g_autofree char *cli = g_build_filename(certdir, "cli", NULL);
+    g_autofree char *key = NULL;
+    static const TLSCertSpec server = {
+        .server = true, .cn = "127.0.0.1", .ip = "127.0.0.1",
+    };
+    static const TLSCertSpec client = { .cn = "ACME QEMU Client" };
+
+    g_mkdir_with_parents(ca, 0700);
+    key = tls_certs_key(certdir);
+    tls_certs_ca(ca, key, "qemu-CA");
+    tls_certs_leaf(srv, ca, ca, key, &server);
+    tls_certs_leaf(cli, ca, ca, key, &client);
+}
+
+static void add_tls(QTestState *who, bool server)
+{
+    g_autofree char *d = g_build_filename(certdir, server ? "srv" : "cli",
+                                          NULL);
+    g_autofree char *qd = mig_json_quote(d);
+
+    qtest_qmp_assert_success(who, "{\"execute\": \"object-add\", "
+                             "\"arguments\": {\"qom-type\": "
+                             "\"tls-creds-x509\", \"id\": \"tlscreds0\", "
+                             "\"endpoint\": \"%s\", \"dir\": %s}}",
+                             server ? "server" : "client", qd);
+    qtest_qmp_assert_success(who, "{\"execute\": \"migrate-set-parameters\", "
+                             "\"arguments\": {\"tls-creds\": "
+                             "\"tlscreds0\"}}");
+}
 
 /* The destination's tcp URI from query-migrate socket-address. */
 static char *dest_tcp_uri(QTestState *to)
@@ -74,10 +116,14 @@ static char *dest_tcp_uri(QTestState *to)
 
 /* Start a destination listening with multifd on; returns its URI. */
 static QTestState *start_dest(const char *image, int smp, int channels,
-                              const char *listen, char **uri)
+                              bool tls, const char *listen, char **uri)
 {
     QTestState *to = qtest_initf("-M virt -m " MEM " -smp %d -bios none "
                                  "-kernel %s -incoming defer", smp, image);
+
+    if (tls) {
+        add_tls(to, true);
+    }
 
     migrate_set_capability(to, "multifd", true);
     migrate_set_parameter_int(to, "multifd-channels", channels);
@@ -104,7 +150,10 @@ static void test_live(gconstpointer data)
     from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s",
                        c->smp, image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, c->smp, c->channels, listen, &uri);
+    to = start_dest(image, c->smp, c->channels, c->tls, listen, &uri);
+    if (c->tls) {
+        add_tls(from, false);
+    }
 
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", c->channels);
@@ -163,6 +212,9 @@ static const LiveCase live_cases[] = {
         .name = "/migration/multifd/tcp/plain/verify-guest",
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5,
+    }, {
+        .name = "/migration/multifd/tcp/tls/x509",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
     },
 };
 
@@ -178,7 +230,7 @@ static void test_cancel(void)
 
     from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, 1, 2, "tcp:127.0.0.1:0", &uri);
+    to = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri);
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", 2);
     migrate_ensure_non_converge(from);
@@ -192,7 +244,7 @@ static void test_cancel(void)
     /* the first destination lost its source: it fails and exits */
     migrate_wait_dest_exit(to, EXIT_FAILURE);
 
-    to2 = start_dest(image, 1, 2, "tcp:127.0.0.1:0", &uri2);
+    to2 = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri2);
     migrate_qmp(from, uri2);
     migrate_ensure_converge(from);
     wait_for_migration_complete(from);
@@ -638,10 +690,26 @@ static const RefusedCase refused_cases[] = {
     },
 };
 
+static void skip_no_certtool(void)
+{
+    g_test_skip("certtool (package gnutls-bin) is not installed");
+}
+
 int main(int argc, char **argv)
 {
+    int ret;
+
     g_test_init(&argc, &argv, NULL);
+    if (tls_certs_available()) {
+        certdir = g_dir_make_tmp("godwit-multifd-certs-XXXXXX", NULL);
+        g_assert_nonnull(certdir);
+        setup_certs();
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(live_cases); i++) {
+        if (live_cases[i].tls && !certdir) {
+            g_test_add_func(live_cases[i].name, skip_no_certtool);
+            continue;
+        }
         g_test_add_data_func(live_cases[i].name, &live_cases[i], test_live);
     }
     g_test_add_func("/migration/multifd/tcp/plain/cancel", test_cancel);
@@ -653,5 +721,11 @@ int main(int argc, char **argv)
         g_test_add_data_func(refused_cases[i].name, &refused_cases[i],
                              test_refused);
     }
-    return g_test_run();
+    ret = g_test_run();
+    if (certdir) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", certdir);
+
+        g_assert_cmpint(system(cmd), ==, 0);
+    }
+    return ret;
 }
