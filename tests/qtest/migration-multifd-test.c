@@ -20,6 +20,11 @@
  *   id, or the first data packet's page count, size, offset or block
  *   name.  The destination must exit 1 with an error naming the channel
  *   and the field; the source's migration fails and its guest runs on.
+ * /migration/multifd/compat/godwit-to-qemu: Godwit migrates with multifd
+ *   (2 channels) to stock QEMU 7.2 (-global migration.x-multifd=on): QEMU
+ *   accepts the channels' initial packets, every packet and the SYNCs, and
+ *   stops only at Godwit's first device section (which it does not have).
+ *   Skipped without qemu-system-riscv64 (GODWIT_COMPAT_QEMU overrides).
  * /migration/multifd/refused/...: what is not built is refused with an
  *   error that says so (zlib, zstd, exec:).
  *
@@ -32,6 +37,10 @@
 #include <unistd.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <glib.h>
@@ -638,6 +647,121 @@ static const BadCase bad_cases[] = {
     },
 };
 
+/* ------------------------------------------------------------ compat */
+
+static void child_pdeathsig(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void test_compat_godwit_to_qemu(void)
+{
+    const char *env = g_getenv("GODWIT_COMPAT_QEMU");
+    g_autofree char *qemu = env ? g_strdup(env)
+                                : g_find_program_in_path("qemu-system-riscv64");
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *dir = NULL, *sock = NULL, *incoming = NULL;
+    GString *err = g_string_new(NULL);
+    gint64 deadline;
+    GPid pid;
+    gint fd_err = -1;
+    int status = 0;
+    bool exited = false;
+    QTestState *from;
+    MigRamStats st;
+    struct stat sb;
+
+    if (!qemu) {
+        g_test_skip("qemu-system-riscv64 not installed (Debian package "
+                    "qemu-system-misc); set GODWIT_COMPAT_QEMU to use another");
+        g_string_free(err, true);
+        return;
+    }
+    dir = g_dir_make_tmp("godwit-multifd-XXXXXX", &gerr);
+    g_assert_no_error(gerr);
+    sock = g_strdup_printf("%s/mig.sock", dir);
+    incoming = g_strdup_printf("unix:%s", sock);
+    {
+        char *argv[] = {
+            qemu, (char *)"-M", (char *)"virt", (char *)"-m", (char *)"64M",
+            (char *)"-bios", (char *)"none", (char *)"-S",
+            (char *)"-nodefaults", (char *)"-display", (char *)"none",
+            (char *)"-global", (char *)"migration.x-multifd=on",
+            (char *)"-global", (char *)"migration.multifd-channels=2",
+            (char *)"-incoming", incoming, NULL,
+        };
+
+        if (!g_spawn_async_with_pipes(NULL, argv, NULL,
+                                      G_SPAWN_DO_NOT_REAP_CHILD |
+                                      G_SPAWN_STDOUT_TO_DEV_NULL,
+                                      child_pdeathsig, NULL, &pid, NULL, NULL,
+                                      &fd_err, &gerr)) {
+            g_error("cannot run %s: %s", qemu, gerr->message);
+        }
+    }
+    deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (stat(sock, &sb) < 0) {
+        g_assert_cmpint(waitpid(pid, &status, WNOHANG), ==, 0);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(20 * 1000);
+    }
+
+    from = qtest_initf("-M virt -m 64M -bios none -S");
+    migrate_set_capability(from, "multifd", true);
+    migrate_set_parameter_int(from, "multifd-channels", 2);
+    migrate_qmp(from, incoming);
+    wait_for_migration_complete(from);
+    migrate_read_ram_stats(from, &st);
+    g_test_message("multifd-bytes %" PRId64 " normal pages %" PRId64,
+                   st.multifd_bytes, st.normal);
+    /* the boot ROM's page at least went over a channel */
+    g_assert_cmpint(st.normal, >, 0);
+    g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+
+    /* QEMU stops at Godwit's first device section: read its stderr */
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    for (bool eof = false;;) {
+        struct pollfd pfd = { .fd = fd_err, .events = POLLIN };
+        char buf[4096];
+
+        if (!eof && poll(&pfd, 1, 50) > 0) {
+            ssize_t n = read(fd_err, buf, sizeof(buf));
+
+            if (n > 0) {
+                g_string_append_len(err, buf, n);
+                continue;
+            }
+            eof = n == 0 || errno != EINTR;
+        } else if (eof) {
+            g_usleep(20 * 1000);
+        }
+        if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+            exited = true;
+        }
+        if (exited && eof) {
+            break;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            g_error("stock QEMU did not exit; stderr: %s", err->str);
+        }
+    }
+    close(fd_err);
+    g_spawn_close_pid(pid);
+    g_test_message("stock QEMU: status 0x%x, stderr: %s", status, err->str);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    if (!strstr(err->str, "Unknown savevm section or instance")) {
+        g_error("stock QEMU did not stop at a device section: %s", err->str);
+    }
+    g_assert_null(strstr(err->str, "multifd"));
+    g_string_free(err, true);
+    qtest_quit(from);
+    unlink(sock);
+    rmdir(dir);
+}
+
 typedef struct RefusedCase {
     const char *name;
     const char *compression;    /* NULL: leave none */
@@ -717,6 +841,8 @@ int main(int argc, char **argv)
         g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
                              test_bad_input);
     }
+    g_test_add_func("/migration/multifd/compat/godwit-to-qemu",
+                    test_compat_godwit_to_qemu);
     for (size_t i = 0; i < G_N_ELEMENTS(refused_cases); i++) {
         g_test_add_data_func(refused_cases[i].name, &refused_cases[i],
                              test_refused);
