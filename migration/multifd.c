@@ -332,6 +332,8 @@ static void multifd_send_channel_start(MultiFDSendParams *p, QIOChannel *ioc)
     qemu_mutex_lock(&p->mutex);
     p->ioc = qio_channel_ref(ioc);
     qemu_mutex_unlock(&p->mutex);
+    /* the thread writes whole packets; TLS: the master too */
+    (void)qio_channel_set_blocking(ioc, true, NULL);
     qio_channel_set_delay(ioc, false);
     snprintf(name, sizeof(name), "mig/src/send_%u", p->id);
     qemu_thread_create(&p->thread, name, multifd_send_thread, p,
