@@ -23,6 +23,12 @@ struct QIOChannelTLS {
      */
     char *rd_err;
     char *wr_err;
+    /*
+     * ---- the reading thread: bytes a MSG_PEEK read decrypted, handed
+     * out first by the next reads (a record cannot be put back)
+     */
+    uint8_t peek_buf[16];
+    size_t peek_len;
 };
 
 typedef struct TLSHandshakeData {
@@ -223,6 +229,60 @@ QIOChannel *qio_channel_tls_get_master(QIOChannelTLS *ioc)
 
 /* ---------------------------------------------------------------- ops */
 
+/* Copy up to @len bytes of @buf into @iov; returns the count. */
+static size_t iov_from_buf_simple(const struct iovec *iov, size_t niov,
+                                  const uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+
+    for (size_t i = 0; i < niov && done < len; i++) {
+        size_t n = MIN(iov[i].iov_len, len - done);
+
+        memcpy(iov[i].iov_base, buf + done, n);
+        done += n;
+    }
+    return done;
+}
+
+/*
+ * MSG_PEEK: decrypt into peek_buf (at most its size) and copy without
+ * consuming; the next plain reads return those bytes first.  Like a
+ * socket peek it may return fewer bytes than asked.
+ */
+static ssize_t tls_peek(QIOChannelTLS *ioc, const struct iovec *iov,
+                        size_t niov, bool eof_ok, Error **errp)
+{
+    size_t want = 0;
+
+    for (size_t i = 0; i < niov; i++) {
+        want += iov[i].iov_len;
+    }
+    want = MIN(want, sizeof(ioc->peek_buf));
+    if (ioc->peek_len < want) {
+        Error *err = NULL;
+        ssize_t ret = qcrypto_tls_session_read(ioc->session,
+                                               (char *)ioc->peek_buf +
+                                               ioc->peek_len,
+                                               want - ioc->peek_len, eof_ok,
+                                               &err);
+
+        if (ret < 0 && !ioc->peek_len) {
+            if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
+                error_free(err);
+                return QIO_CHANNEL_ERR_BLOCK;
+            }
+            add_transport_cause(&err, ioc->rd_err);
+            error_propagate(errp, err);
+            return -1;
+        }
+        error_free(err);
+        if (ret > 0) {
+            ioc->peek_len += ret;
+        }
+    }
+    return iov_from_buf_simple(iov, niov, ioc->peek_buf, ioc->peek_len);
+}
+
 static ssize_t tls_readv(QIOChannel *chan, const struct iovec *iov,
                          size_t niov, int **fds, size_t *nfds, int flags,
                          Error **errp)
@@ -232,8 +292,16 @@ static ssize_t tls_readv(QIOChannel *chan, const struct iovec *iov,
     ssize_t got = 0;
 
     if (flags & QIO_CHANNEL_READ_FLAG_MSG_PEEK) {
-        error_setg(errp, "TLS channels cannot be peeked");
-        return -1;
+        return tls_peek(ioc, iov, niov, eof_ok, errp);
+    }
+    if (ioc->peek_len) {
+        /* what a peek decrypted comes first */
+        size_t n = iov_from_buf_simple(iov, niov, ioc->peek_buf,
+                                       ioc->peek_len);
+
+        memmove(ioc->peek_buf, ioc->peek_buf + n, ioc->peek_len - n);
+        ioc->peek_len -= n;
+        return n;
     }
     for (size_t i = 0; i < niov; i++) {
         Error *err = NULL;
@@ -318,7 +386,7 @@ static GSource *tls_create_watch(QIOChannel *chan, GIOCondition condition)
     int fd;
 
     if ((condition & G_IO_IN) &&
-        qcrypto_tls_session_check_pending(ioc->session)) {
+        (ioc->peek_len || qcrypto_tls_session_check_pending(ioc->session))) {
         /* decrypted data waits in the session: the fd may stay quiet */
         return qio_channel_create_always_ready_watch(chan, G_IO_IN);
     }

@@ -8,6 +8,8 @@
 #include "migration/migration.h"
 #include "migration/channel.h"
 #include "migration/tls.h"
+#include "migration/multifd.h"
+#include "migration/options.h"
 #include "migration/trace.h"
 
 typedef struct ChannelTLSConnect {
@@ -67,6 +69,12 @@ static void channel_incoming_bh(void *opaque)
 {
     QIOChannel *ioc = opaque;
 
+    if (migrate_multifd()) {
+        /* the main stream or a multifd channel: multifd.c tells them apart */
+        multifd_recv_new_channel(ioc);
+        qio_channel_unref(ioc);
+        return;
+    }
     switch (migration_channel_identify(ioc)) {
     case MIGRATION_CHANNEL_MAIN:
         migration_incoming_process_channel(ioc);

@@ -18,7 +18,7 @@ typedef struct MigrationState MigrationState;
 /* What an incoming channel carries. */
 typedef enum MigrationChannelType {
     MIGRATION_CHANNEL_MAIN,      /* the main stream (QEVM header) */
-    MIGRATION_CHANNEL_MULTIFD,   /* not built yet */
+    MIGRATION_CHANNEL_MULTIFD,   /* a multifd channel (migration/multifd.c) */
     MIGRATION_CHANNEL_PREEMPT,   /* not built yet */
 } MigrationChannelType;
 
@@ -42,8 +42,9 @@ void migration_channel_connect(MigrationState *s, QIOChannel *ioc,
 void migration_channel_process_incoming(QIOChannel *ioc);
 
 /*
- * Which channel is this?  Today every channel is the main one; with
- * multifd the first bytes (QEVM magic or MULTIFD_MAGIC) decide.
+ * Which channel is this, without multifd: always the main one.  With the
+ * multifd capability on, multifd_recv_new_channel() classifies every
+ * connection by its first bytes instead (QEVM magic: main; else multifd).
  */
 MigrationChannelType migration_channel_identify(QIOChannel *ioc);
 

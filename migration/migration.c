@@ -29,6 +29,7 @@
 #include "migration/postcopy-ram.h"
 #include "io/channel-buffer.h"
 #include "migration/tls.h"
+#include "migration/multifd.h"
 #include "migration/trace.h"
 
 #define QERR_MIGRATION_ACTIVE "There's a migration process in progress"
@@ -966,6 +967,7 @@ static void migrate_fd_cleanup_bh(void *opaque)
         qemu_thread_join(&s->thread);
         s->thread_created = false;
     }
+    multifd_send_cleanup();
     if (s->rp_state.rp_thread_created) {
         qemu_file_shutdown(s->rp_state.from_dst_file);
         qemu_thread_join(&s->rp_state.rp_thread);
@@ -1017,6 +1019,10 @@ void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error)
         return;
     }
     if (qatomic_read(&s->state) != MIGRATION_STATUS_SETUP) {
+        return;
+    }
+    if (migrate_multifd() && !multifd_send_setup(s, &error)) {
+        migrate_fd_error(s, error);
         return;
     }
     f = qemu_file_new_output(ioc);
@@ -1102,6 +1108,18 @@ static bool migrate_prepare(MigrationState *s, bool blk, bool inc,
     return true;
 }
 
+/* multifd opens further connections to the same place: sockets only. */
+static bool migration_multifd_uri_check(const char *uri, Error **errp)
+{
+    if (migrate_multifd() && !g_str_has_prefix(uri, "tcp:") &&
+        !g_str_has_prefix(uri, "unix:") && !g_str_has_prefix(uri, "vsock:")) {
+        error_setg(errp, "multifd needs a socket transport (tcp:, unix: or "
+                   "vsock:), not '%s'", uri);
+        return false;
+    }
+    return true;
+}
+
 JsonNode *qmp_migrate(JsonObject *args, Error **errp)
 {
     MigrationState *s = migrate_get_current();
@@ -1115,7 +1133,8 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
         return NULL;
     }
     trace_qmp_migrate(uri);
-    if (!migration_tls_check(uri, true, &err)) {
+    if (!migration_tls_check(uri, true, &err) ||
+        !migration_multifd_uri_check(uri, &err)) {
         /* nothing started: fail below with this error */
     } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
         g_str_has_prefix(uri, "vsock:")) {
@@ -1170,6 +1189,7 @@ void migrate_fd_cancel(MigrationState *s)
         qemu_file_shutdown(f);
     }
     qemu_mutex_unlock(&s->qemu_file_lock);
+    multifd_send_shutdown();
     qemu_sem_post(&s->rate_limit_sem);
     if (!f && !s->thread_created) {
         /* still connecting: migrate_fd_connect finishes the cancel; a
@@ -1526,6 +1546,7 @@ static void migration_incoming_state_destroy(MigrationIncomingState *mis,
         qemu_mutex_unlock(&mis->rp_mutex);
         qemu_fclose(rp);
     }
+    multifd_recv_cleanup();
     if (mis->from_src_file) {
         qemu_fclose(mis->from_src_file);
         mis->from_src_file = NULL;
@@ -1551,6 +1572,8 @@ static void process_incoming_migration_bh(void *opaque)
         qemu_thread_join(&mis->thread);
         mis->thread_created = false;
     }
+    /* nothing may write guest RAM once the load ended */
+    multifd_recv_cleanup();
     /* advised but never switched (or failed before LISTEN) */
     postcopy_ram_incoming_cleanup(mis);
     postcopy_state_set(POSTCOPY_INCOMING_NONE);
@@ -1594,6 +1617,13 @@ static void *process_incoming_migration_thread(void *opaque)
     trace_process_incoming_migration_start();
     mis->load_ok = qemu_loadvm_state(mis->from_src_file, mis, &err);
     if (!mis->load_ok) {
+        Error *merr = migrate_multifd() ? multifd_recv_get_error() : NULL;
+
+        if (merr) {
+            /* a multifd channel failed and stopped the main stream */
+            error_free(err);
+            err = merr;
+        }
         if (!err) {
             error_setg(&err, "the stream could not be loaded");
         }
@@ -1711,8 +1741,9 @@ void migration_incoming_process_channel(QIOChannel *ioc)
         return;
     }
     mis->from_src_file = qemu_file_new_input(ioc);
-    if (mis->listener) {
-        /* stop accepting, keep the address until the load ends */
+    if (mis->listener && !migrate_multifd()) {
+        /* stop accepting, keep the address until the load ends
+         * (multifd: its channels come through the same listener) */
         qio_net_listener_set_client_func(mis->listener, NULL, NULL, NULL);
     }
     migrate_set_state(&mis->state, st, MIGRATION_STATUS_ACTIVE);
@@ -1732,7 +1763,8 @@ bool qemu_start_incoming_migration(const char *uri, Error **errp)
         return false;
     }
     trace_qemu_start_incoming_migration(uri);
-    if (!migration_tls_check(uri, false, errp)) {
+    if (!migration_tls_check(uri, false, errp) ||
+        !migration_multifd_uri_check(uri, errp)) {
         ok = false;
     } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
         g_str_has_prefix(uri, "vsock:")) {

@@ -79,6 +79,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
     case MIGRATION_CAPABILITY_RELEASE_RAM:
     case MIGRATION_CAPABILITY_XBZRLE:
+    case MIGRATION_CAPABILITY_MULTIFD:
         return true;
     default:
         return false;
@@ -910,6 +911,19 @@ bool migrate_params_check_built(const MigrationOptions *o, Error **errp)
         return false;
     }
 #endif
+    if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        o->params.multifd_compression != MULTIFD_COMPRESSION_NONE) {
+        error_setg(errp, "multifd-compression '%s' is not built yet in "
+                   "Godwit (only 'none')",
+                   compression_names[o->params.multifd_compression]);
+        return false;
+    }
+    if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        o->caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "multifd together with postcopy-ram is not built "
+                   "yet in Godwit");
+        return false;
+    }
     return true;
 }
 

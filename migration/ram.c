@@ -36,6 +36,7 @@
 #include "migration/ram-zero.h"
 #include "migration/postcopy-ram.h"
 #include "migration/ram-xbzrle.h"
+#include "migration/multifd.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -291,6 +292,12 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
                                  stat64_get(&rs->stats->dirty_sync_count));
         }
         trace_ram_save_page(rb->idstr, offset, true);
+    } else if (!rs->in_postcopy && multifd_send_active()) {
+        /* a multifd channel sends it (as 7.2: before XBZRLE); no record here */
+        if (multifd_queue_page(f, rb, offset)) {
+            rs->normal_pages++;
+        }
+        trace_ram_save_page(rb->idstr, offset, false);
     } else if (rs->xbzrle_enabled && !rs->in_postcopy) {
         /* XBZRLE record, nothing, or PAGE (sent by copy); never in postcopy */
         if (ram_xbzrle_save_page(f, rb, offset, p,
@@ -310,6 +317,18 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
                               ram_release_after_write(rs, rb));
         rs->normal_pages++;
         trace_ram_save_page(rb->idstr, offset, false);
+    }
+}
+
+/*
+ * Multifd, QEMU 7.2's rule: every "ram" section (START, PART, END) ends
+ * with a SYNC on every channel before its EOS, and the destination syncs
+ * at every EOS (docs/devel/migration/multifd.rst).  An error goes to @f.
+ */
+static void ram_multifd_sync(QEMUFile *f)
+{
+    if (multifd_send_active()) {
+        (void)multifd_send_sync_main(f);
     }
 }
 
@@ -621,6 +640,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     trace_ram_save_setup(rs->migration_dirty_pages);
 
     ram_write_block_list(f);
+    ram_multifd_sync(f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
     return qemu_file_get_error_obj(f, errp);
@@ -657,6 +677,7 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
     }
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    ram_multifd_sync(f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
     ret = qemu_file_get_error(f);
@@ -692,6 +713,7 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     }
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    ram_multifd_sync(f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
     ret = qemu_file_get_error(f);
@@ -1109,6 +1131,10 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
         case RAM_SAVE_FLAG_EOS:
             if (flags & RAM_SAVE_FLAG_CONTINUE) {
                 goto bad_combination;
+            }
+            /* every multifd page sent before this EOS is in place */
+            if (migrate_multifd() && !multifd_recv_sync_main(errp)) {
+                return -EIO;
             }
             return 0;
         default:

@@ -12,6 +12,12 @@
 #include "migration/socket.h"
 #include "migration/trace.h"
 
+/*
+ * The address of the last outgoing migration (main thread), kept so that
+ * multifd can open its extra channels to the same place.
+ */
+static SocketAddress *outgoing_addr;
+
 typedef struct SocketConnectData {
     MigrationState *s;
     char *hostname;
@@ -56,12 +62,37 @@ void socket_start_outgoing_migration(MigrationState *s, const char *str,
     if (addr->type == SOCKET_ADDRESS_TYPE_INET) {
         data->hostname = g_strdup(addr->u.inet.host);
     }
+    qapi_free_SocketAddress(outgoing_addr);
+    outgoing_addr = socket_address_dup(addr);
     sioc = qio_channel_socket_new();
     qio_channel_set_name(QIO_CHANNEL(sioc), "migration-socket-outgoing");
     qio_channel_socket_connect_async(sioc, addr, socket_outgoing_migration,
                                      data, socket_connect_data_free);
     qio_channel_unref(QIO_CHANNEL(sioc));
     qapi_free_SocketAddress(addr);
+}
+
+const char *socket_send_channel_host(void)
+{
+    return outgoing_addr && outgoing_addr->type == SOCKET_ADDRESS_TYPE_INET ?
+           outgoing_addr->u.inet.host : NULL;
+}
+
+bool socket_send_channel_create(QIOTaskFunc func, gpointer opaque,
+                                GDestroyNotify destroy, Error **errp)
+{
+    QIOChannelSocket *sioc;
+
+    if (!outgoing_addr) {
+        error_setg(errp, "no socket migration to open a further channel to");
+        return false;
+    }
+    sioc = qio_channel_socket_new();
+    qio_channel_set_name(QIO_CHANNEL(sioc), "migration-socket-extra");
+    qio_channel_socket_connect_async(sioc, outgoing_addr, func, opaque,
+                                     destroy);
+    qio_channel_unref(QIO_CHANNEL(sioc));
+    return true;
 }
 
 static void socket_accept_incoming_migration(QIONetListener *listener,

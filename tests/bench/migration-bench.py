@@ -23,6 +23,9 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
   paused-random-tcp  paused-random over TCP loopback (-incoming defer)
   paused-random-tls  the same inside TLS, x509 (one channel; certtool-made
                  certificates, the same for stock QEMU)
+  paused-random-multifd1, paused-random-multifd2  paused-random over unix with
+                 the multifd capability, multifd-channels 1 and 2 (2 is meant
+                 to reach >= 1.6x the throughput of 1 with -mem-prealloc)
 
 A scenario name may carry a suffix, e.g. paused-zero:cold or live-a-b:prealloc.
 
@@ -514,7 +517,8 @@ class Run:
 
 
 def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
-    cls = NetRun if cfg.get('transport') else Run
+    cls = (MultifdRun if cfg.get('multifd_channels') else
+           NetRun if cfg.get('transport') else Run)
     run = cls(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
     try:
         r = run.execute()
@@ -625,6 +629,59 @@ class NetRun(Run):
 
     def migrate_uri(self):
         return 'tcp:127.0.0.1:%d' % self.port
+
+
+# ---------------------------------------------------------------- multifd
+#
+# paused-random with the multifd capability on both sides, 1 and 2
+# channels, over a unix socket: the destination starts with -incoming
+# defer so that multifd is on before it listens (as QEMU requires).  The
+# ratio of the two throughputs is printed after the tables.
+
+def multifd_scenarios():
+    out = {}
+    for n in (1, 2):
+        out['paused-random-multifd%d' % n] = dict(
+            kind='paused', ram=2 * GiB, random=1 * GiB, quick_ram=512 * MiB,
+            quick_random=256 * MiB, multifd_channels=n)
+    return out
+
+
+SCENARIOS.update(multifd_scenarios())
+
+
+class MultifdRun(Run):
+    """A Run with multifd on both sides (cfg['multifd_channels'])."""
+
+    def argv(self, side):
+        a = super().argv(side)
+        if side == 'dst':
+            a[a.index('-incoming') + 1] = 'defer'
+        return a
+
+    def prepare(self, src, dst):
+        caps = [{'capability': 'multifd', 'state': True}]
+        params = {'multifd-channels': self.cfg['multifd_channels']}
+        for q in (src, dst):
+            q.cmd('migrate-set-capabilities', capabilities=caps)
+            q.cmd('migrate-set-parameters', **params)
+        dst.cmd('migrate-incoming', uri=self.migrate_uri())
+
+
+def print_multifd_ratio(label, results, rows):
+    """Throughput of 2 multifd channels over 1, per memory mode."""
+    for mode in MEMORY_MODES:
+        one = results.get(('paused-random-multifd1', mode))
+        two = results.get(('paused-random-multifd2', mode))
+        if (('paused-random-multifd1', mode) not in rows or
+                ('paused-random-multifd2', mode) not in rows or
+                not one or not two or not one.get('throughput-mibs') or
+                not two.get('throughput-mibs')):
+            continue
+        print('%s: multifd 2 channels / 1 channel, paused-random %s: %.2fx '
+              '(%.0f / %.0f MiB/s; target >= 1.6x with prealloc)'
+              % (label, mode, two['throughput-mibs'] / one['throughput-mibs'],
+                 two['throughput-mibs'], one['throughput-mibs']))
 
 
 # ---------------------------------------------------------------- report
@@ -868,6 +925,8 @@ def main():
     if len(binaries) == 2:
         print_ratio('binary', 'qemu', results['binary'], results['qemu'], rows)
     print()
+    for label, _ in binaries:
+        print_multifd_ratio(label, results[label], rows)
     print('wall-dt: source STOP event -> destination RESUME event (live only; paused '
           'guests emit neither); wall-tot: migrate command -> destination MIGRATION '
           'completed event; MiB/s: ram transferred / total-time; mbps: as reported.')

@@ -581,6 +581,55 @@ static void test_watch(void)
     del_object("s0");
 }
 
+/*
+ * MSG_PEEK: the first bytes are seen without being taken (how multifd
+ * tells a main stream from a multifd channel), a watch still fires for
+ * them, and the reads that follow return them first, then the rest.
+ */
+static void test_peek(void)
+{
+    Pair p;
+    g_autofree char *d = dir_of("psk");
+    char buf[32];
+    struct iovec iov = { buf, 4 };
+    int hits = 0;
+    size_t got = 0;
+
+    add_object("tls-creds-psk,id=s0,dir=%s,endpoint=server", d);
+    add_object("tls-creds-psk,id=c0,dir=%s,endpoint=client", d);
+    pair_handshake(&p, "c0", "s0", NULL, NULL);
+    assert_ok(&p);
+    g_assert_cmpint(qio_channel_write_all(QIO_CHANNEL(p.client),
+                                          "QEVMabcdefghijklmnopqrstuvwxyz", 30,
+                                          &error_abort), ==, 0);
+    qio_channel_set_blocking(QIO_CHANNEL(p.server), true, &error_abort);
+    for (int i = 0; i < 2; i++) {
+        memset(buf, 0, sizeof(buf));
+        g_assert_cmpint(qio_channel_readv_full(QIO_CHANNEL(p.server), &iov, 1,
+                                               NULL, NULL,
+                                               QIO_CHANNEL_READ_FLAG_MSG_PEEK,
+                                               &error_abort), ==, 4);
+        g_assert_cmpint(memcmp(buf, "QEVM", 4), ==, 0);
+    }
+    qio_channel_add_watch(QIO_CHANNEL(p.server), G_IO_IN, watch_hit, &hits,
+                          NULL);
+    while (!hits) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    memset(buf, 0, sizeof(buf));
+    while (got < 30) {
+        ssize_t r = qio_channel_read(QIO_CHANNEL(p.server), buf + got,
+                                     30 - got, &error_abort);
+
+        g_assert_cmpint(r, >, 0);
+        got += r;
+    }
+    g_assert_cmpint(memcmp(buf, "QEVMabcdefghijklmnopqrstuvwxyz", 30), ==, 0);
+    pair_free(&p);
+    del_object("c0");
+    del_object("s0");
+}
+
 /* ----------------------------------------------------- object errors */
 
 typedef struct BadObject {
@@ -726,6 +775,7 @@ int main(int argc, char **argv)
     g_test_add_func("/io/channel/tls/psk", test_psk);
     g_test_add_func("/io/channel/tls/nonblocking", test_nonblocking);
     g_test_add_func("/io/channel/tls/end-of-stream", test_end_of_stream);
+    g_test_add_func("/io/channel/tls/peek", test_peek);
     g_test_add_func("/io/channel/tls/watch", test_watch);
     g_test_add_func("/qom/object/lifetime", test_object_lifetime);
     for (size_t i = 0; i < G_N_ELEMENTS(bad_objects); i++) {
