@@ -263,10 +263,13 @@ QIOChannel *qio_channel_tls_get_master(QIOChannelTLS *ioc)
 static bool tls_readahead_has_record(QIOChannelTLS *ioc)
 {
     size_t avail = ioc->ra_len - ioc->ra_pos;
-    const uint8_t *h = (const uint8_t *)ioc->ra_buf + ioc->ra_pos;
+    const uint8_t *h;
 
-    return avail >= TLS_RECORD_HEADER &&
-           avail >= TLS_RECORD_HEADER + ((size_t)h[3] << 8 | h[4]);
+    if (avail < TLS_RECORD_HEADER) {
+        return false;
+    }
+    h = (const uint8_t *)ioc->ra_buf + ioc->ra_pos;
+    return avail >= TLS_RECORD_HEADER + ((size_t)h[3] << 8 | h[4]);
 }
 
 /* Decrypted or whole encrypted records wait: reading more will not block. */
@@ -381,10 +384,12 @@ static GSource *tls_create_watch(QIOChannel *chan, GIOCondition condition)
     QIOChannelTLS *ioc = (QIOChannelTLS *)chan;
     int fd;
 
-    if ((condition & G_IO_IN) &&
-        (qcrypto_tls_session_check_pending(ioc->session) ||
-         ioc->ra_pos < ioc->ra_len)) {
-        /* decrypted data waits in the session: the fd may stay quiet */
+    if ((condition & G_IO_IN) && tls_more_ready(ioc)) {
+        /*
+         * decrypted data waits in the session, or a whole record in the
+         * read-ahead: the fd may stay quiet.  (A partial record needs the
+         * fd: a read would only block.)
+         */
         return qio_channel_create_always_ready_watch(chan, G_IO_IN);
     }
     fd = qio_channel_get_fd(ioc->master, condition);
