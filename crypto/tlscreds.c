@@ -52,6 +52,7 @@ QCryptoTLSCreds *qcrypto_tls_creds_new(const UserObjectClass *klass,
     creds->verify_peer = verify_peer;
     creds->priority = g_strdup(priority ? priority :
                                QCRYPTO_TLS_CREDS_DEFAULT_PRIORITY);
+    creds->priority_given = priority != NULL;
     trace_qcrypto_tls_creds_new(klass->type, id, creds->endpoint,
                                 creds->dir ? creds->dir : "");
     return creds;

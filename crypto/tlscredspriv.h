@@ -17,6 +17,7 @@ struct QCryptoTLSCreds {
     char *dir;                /* NULL when not given (anon only) */
     bool verify_peer;
     char *priority;           /* the priority= value, or the default */
+    bool priority_given;      /* priority= was given: used verbatim */
     gnutls_dh_params_t dh_params;   /* from dh-params.pem, or NULL */
     union {
         gnutls_certificate_credentials_t x509;

@@ -29,7 +29,20 @@ struct QIOChannelTLS {
      */
     uint8_t peek_buf[16];
     size_t peek_len;
+     * ---- the reading thread (the handshake before it): ciphertext read
+     * ahead from the master.  GnuTLS asks for a record's 5-byte header and
+     * then its body, two reads per 16 KiB record; one large read serves
+     * many records, and tells tls_readv when a whole record is already
+     * here so it can go on without blocking.
+     */
+    char *ra_buf;                     /* TLS_READAHEAD bytes, or NULL */
+    size_t ra_pos, ra_len;            /* unread: ra_buf[ra_pos, ra_len) */
 };
+
+/* Read-ahead size: enough for 16 full records per master read. */
+#define TLS_READAHEAD (256 * 1024)
+/* TLS record header: type (1), version (2), length (2, big endian). */
+#define TLS_RECORD_HEADER 5
 
 typedef struct TLSHandshakeData {
     QIOChannelTLS *ioc;
@@ -66,8 +79,30 @@ static ssize_t tls_pull(void *buf, size_t len, void *opaque)
 {
     QIOChannelTLS *ioc = opaque;
     Error *err = NULL;
-    ssize_t ret = qio_channel_read(ioc->master, buf, len, &err);
+    ssize_t ret;
 
+    if (ioc->ra_pos < ioc->ra_len) {
+        size_t n = MIN(len, ioc->ra_len - ioc->ra_pos);
+
+        memcpy(buf, ioc->ra_buf + ioc->ra_pos, n);
+        ioc->ra_pos += n;
+        return n;
+    }
+    if (len >= TLS_READAHEAD) {
+        ret = qio_channel_read(ioc->master, buf, len, &err);
+    } else {
+        if (!ioc->ra_buf) {
+            ioc->ra_buf = g_malloc(TLS_READAHEAD);
+        }
+        ret = qio_channel_read(ioc->master, ioc->ra_buf, TLS_READAHEAD,
+                               &err);
+        if (ret > 0) {
+            ioc->ra_pos = MIN(len, (size_t)ret);
+            ioc->ra_len = ret;
+            memcpy(buf, ioc->ra_buf, ioc->ra_pos);
+            ret = ioc->ra_pos;
+        }
+    }
     if (ret == QIO_CHANNEL_ERR_BLOCK) {
         errno = EAGAIN;
         return -1;
@@ -283,6 +318,31 @@ static ssize_t tls_peek(QIOChannelTLS *ioc, const struct iovec *iov,
     return iov_from_buf_simple(iov, niov, ioc->peek_buf, ioc->peek_len);
 }
 
+/* A whole record waits in the read-ahead: decrypting it will not block. */
+static bool tls_readahead_has_record(QIOChannelTLS *ioc)
+{
+    size_t avail = ioc->ra_len - ioc->ra_pos;
+    const uint8_t *h;
+
+    if (avail < TLS_RECORD_HEADER) {
+        return false;
+    }
+    h = (const uint8_t *)ioc->ra_buf + ioc->ra_pos;
+    return avail >= TLS_RECORD_HEADER + ((size_t)h[3] << 8 | h[4]);
+}
+
+/* Decrypted or whole encrypted records wait: reading more will not block. */
+static bool tls_more_ready(QIOChannelTLS *ioc)
+{
+    return qcrypto_tls_session_check_pending(ioc->session) ||
+           tls_readahead_has_record(ioc);
+}
+
+/*
+ * Fills the vector with as many records as are here already: the first
+ * read may wait, later ones only take what cannot block (a QEMUFile
+ * buffer gets many records per refill, not one).
+ */
 static ssize_t tls_readv(QIOChannel *chan, const struct iovec *iov,
                          size_t niov, int **fds, size_t *nfds, int flags,
                          Error **errp)
@@ -304,31 +364,37 @@ static ssize_t tls_readv(QIOChannel *chan, const struct iovec *iov,
         return n;
     }
     for (size_t i = 0; i < niov; i++) {
-        Error *err = NULL;
-        ssize_t ret;
+        size_t off = 0;
 
-        if (iov[i].iov_len == 0) {
-            continue;
-        }
-        ret = qcrypto_tls_session_read(ioc->session, iov[i].iov_base,
-                                       iov[i].iov_len, eof_ok, &err);
-        if (ret < 0) {
-            if (got) {
-                /* return what we have; the next call reports it again */
-                error_free(err);
+        while (off < iov[i].iov_len) {
+            Error *err = NULL;
+            ssize_t ret;
+
+            if (got && !tls_more_ready(ioc)) {
                 return got;
             }
-            if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
-                return QIO_CHANNEL_ERR_BLOCK;
+            ret = qcrypto_tls_session_read(ioc->session,
+                                           (char *)iov[i].iov_base + off,
+                                           iov[i].iov_len - off, eof_ok,
+                                           &err);
+            if (ret < 0) {
+                if (got) {
+                    /* return what we have; the next call reports it again */
+                    error_free(err);
+                    return got;
+                }
+                if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
+                    return QIO_CHANNEL_ERR_BLOCK;
+                }
+                add_transport_cause(&err, ioc->rd_err);
+                error_propagate(errp, err);
+                return -1;
             }
-            add_transport_cause(&err, ioc->rd_err);
-            error_propagate(errp, err);
-            return -1;
-        }
-        got += ret;
-        if ((size_t)ret < iov[i].iov_len ||
-            !qcrypto_tls_session_check_pending(ioc->session)) {
-            break;
+            if (ret == 0) {
+                return got;   /* end of stream */
+            }
+            off += ret;
+            got += ret;
         }
     }
     return got;
@@ -385,9 +451,12 @@ static GSource *tls_create_watch(QIOChannel *chan, GIOCondition condition)
     QIOChannelTLS *ioc = (QIOChannelTLS *)chan;
     int fd;
 
-    if ((condition & G_IO_IN) &&
-        (ioc->peek_len || qcrypto_tls_session_check_pending(ioc->session))) {
-        /* decrypted data waits in the session: the fd may stay quiet */
+    if ((condition & G_IO_IN) && (ioc->peek_len || tls_more_ready(ioc))) {
+        /*
+         * bytes a peek decrypted, decrypted data in the session, or a whole
+         * record in the read-ahead: the fd may stay quiet.  (A partial
+         * record needs the fd: a read would only block.)
+         */
         return qio_channel_create_always_ready_watch(chan, G_IO_IN);
     }
     fd = qio_channel_get_fd(ioc->master, condition);
@@ -421,6 +490,7 @@ static void tls_finalize(QIOChannel *chan)
     qio_channel_unref(ioc->master);
     g_free(ioc->rd_err);
     g_free(ioc->wr_err);
+    g_free(ioc->ra_buf);
 }
 
 const QIOChannelClass qio_channel_tls_class = {

@@ -75,12 +75,14 @@ bool qcrypto_tls_session_check_credentials(QCryptoTLSSession *sess,
 /*
  * Encrypt and send @iov (all of it, or a prefix).  Returns the bytes
  * consumed, QCRYPTO_TLS_SESSION_ERR_BLOCK (then call again with the same
- * data), or -1.  @cork: gather the records of the whole vector into one
- * transport write (only for a blocking transport).
+ * data), or -1.  @gather (only for a blocking transport): gather small
+ * buffers into full 16 KiB records and send the whole vector before
+ * returning; without it each buffer is sent record by record and a
+ * transport that would block stops the call.
  */
 ssize_t qcrypto_tls_session_writev(QCryptoTLSSession *sess,
                                    const struct iovec *iov, size_t niov,
-                                   bool cork, Error **errp);
+                                   bool gather, Error **errp);
 /*
  * Receive and decrypt up to @len bytes.  0 is end of file: a close_notify
  * from the peer, or, when @premature_is_eof, a transport end without one

@@ -124,9 +124,22 @@ COLUMNS = [
     ('transferred-mib', 'xfer MiB', '%.1f'),
     ('throughput-mibs', 'MiB/s', '%.0f'),
     ('mbps', 'mbps', '%.0f'),
+    ('src-cpu-s', 'src CPU s', '%.2f'),
+    ('dst-cpu-s', 'dst CPU s', '%.2f'),
     ('dirty-sync-count', 'syncs', '%.0f'),
     ('loadavg', 'load', '%.1f'),
 ]
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of process @pid in seconds (None if unreadable)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    # fields[0] is the state (field 3): utime and stime are fields 14, 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 class BenchError(Exception):
@@ -412,6 +425,7 @@ class Run:
                 raise BenchError('source is running in a paused scenario')
         loadavg = os.getloadavg()[0]
 
+        cpu0 = {side: proc_cpu_seconds(self.procs[side].pid) for side in ('src', 'dst')}
         t0 = time.time()
         src.cmd('migrate', uri=self.migrate_uri())
         done = is_migration('completed', 'failed', 'cancelled')
@@ -449,6 +463,7 @@ class Run:
             stop = src.find(lambda e: e['event'] == 'STOP')
             if stop is None:
                 raise BenchError('source sent no STOP event')
+        cpu1 = {side: proc_cpu_seconds(self.procs[side].pid) for side in ('src', 'dst')}
         # the MIGRATION completed event can precede the switch to postmigrate
         deadline = time.time() + 10
         while True:
@@ -508,6 +523,10 @@ class Run:
             'downtime-limit': downtime_limit,
             'loadavg': loadavg,
             'guest-progress': guest_progress,
+            # CPU time (user+system, all threads) from migrate to completed:
+            # unlike MiB/s it does not depend on the other load of the host
+            'src-cpu-s': cpu1['src'] - cpu0['src'] if None not in (cpu0['src'], cpu1['src']) else None,
+            'dst-cpu-s': cpu1['dst'] - cpu0['dst'] if None not in (cpu0['dst'], cpu1['dst']) else None,
         }
         if r['total-time']:
             r['throughput-mibs'] = r['transferred-mib'] / (r['total-time'] / 1000)
