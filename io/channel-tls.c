@@ -29,6 +29,7 @@ struct QIOChannelTLS {
      */
     uint8_t peek_buf[16];
     size_t peek_len;
+    /*
      * ---- the reading thread (the handshake before it): ciphertext read
      * ahead from the master.  GnuTLS asks for a record's 5-byte header and
      * then its body, two reads per 16 KiB record; one large read serves
