@@ -58,7 +58,7 @@ check-asan: $(ASAN_BUILD)/build.ninja
 	@sh scripts/setup-test-host.sh
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    python3 scripts/mtest-summary.py $(ASAN_BUILD) --suite unit --num-processes 2
-	GODWIT_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    python3 scripts/mtest-summary.py $(ASAN_BUILD) --num-processes 1 $(ASAN_QTESTS)
 
 bench: all

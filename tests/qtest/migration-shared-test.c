@@ -279,7 +279,11 @@ static void test_gpa_mismatch(void)
     start_source(&r, backend);
     migrate_set_capability(r.from, "x-ignore-shared", true);
     stream = g_build_filename(r.dir, "stream", NULL);
-    uri = g_strdup_printf("exec:cat > %s", stream);
+    /*
+     * file:, not exec:cat: "completed" means the source wrote everything,
+     * not that cat has (the file was read while cat still wrote it)
+     */
+    uri = g_strdup_printf("file:%s", stream);
     migrate_qmp(r.from, uri);
     wait_for_migration_complete(r.from);
     g_assert_true(g_file_get_contents(stream, &data, &len, NULL));
