@@ -28,6 +28,7 @@
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
 #include "migration/migration-postcopy.h"
+#include "migration/postcopy-blocktime.h"
 #include "io/channel-buffer.h"
 #include "migration/tls.h"
 #include "migration/multifd.h"
@@ -1175,6 +1176,9 @@ static void fill_destination_info(JsonObject *info,
     }
     if (st == MIGRATION_STATUS_NONE) {
         return;
+    }
+    if (mis->blocktime) {
+        postcopy_blocktime_fill_info(mis->blocktime, info);
     }
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         json_object_set_string_member(info, "error-desc",

@@ -167,6 +167,11 @@ typedef struct MigrationIncomingState {
     bool listen_thread_created;
     /* the block of the last page request sent (under rp_mutex) */
     RAMBlock *last_rb_req;
+    /*
+     * postcopy-blocktime figures: created at LISTEN (incoming thread),
+     * kept after the end for query-migrate (see postcopy-blocktime.h)
+     */
+    struct PostcopyBlocktime *blocktime;
 } MigrationIncomingState;
 
 /* The one accessor for each side. */

@@ -47,6 +47,7 @@ bool migrate_events(void);
 bool migrate_return_path(void);
 bool migrate_pause_before_switchover(void);
 bool migrate_postcopy_ram(void);
+bool migrate_postcopy_blocktime(void);
 bool migrate_release_ram(void);
 bool migrate_xbzrle(void);
 bool migrate_multifd(void);

@@ -27,6 +27,7 @@
 #include "migration/options.h"
 #include "migration/postcopy-ram.h"
 #include "migration/ram.h"
+#include "migration/postcopy-blocktime.h"
 #include "trace.h"
 
 #include <poll.h>
@@ -186,6 +187,8 @@ typedef struct PostcopyIncoming {
     PostcopyIncomingStats stats;
     /* THP turned off on these blocks at ADVISE (turned back on at the end) */
     bool thp_off;
+    /* postcopy-blocktime: mis->blocktime, set before the fault thread */
+    PostcopyBlocktime *bt;
 } PostcopyIncoming;
 
 static const char *const pc_state_names[] = {
@@ -561,6 +564,14 @@ static void pc_handle_fault(MigrationIncomingState *mis, PostcopyIncoming *pi,
         return;
     }
     key = rb->host + offset;
+    if (pi->bt) {
+        postcopy_blocktime_begin(pi->bt, (uintptr_t)key, ptid);
+        if (pc_host_page_received(rb, offset)) {
+            /* placed meanwhile (its end may have come before our begin) */
+            postcopy_blocktime_cancel(pi->bt, (uintptr_t)key, ptid);
+            return;
+        }
+    }
     qemu_mutex_lock(&pi->req_lock);
     fresh = g_hash_table_add(pi->requested, key);
     qemu_mutex_unlock(&pi->req_lock);
@@ -647,6 +658,18 @@ bool postcopy_ram_incoming_setup(MigrationIncomingState *mis, Error **errp)
     }
     if (postcopy_ram_thread_id_supported()) {
         features |= UFFD_FEATURE_THREAD_ID;
+    } else if (migrate_postcopy_blocktime()) {
+        error_setg(errp, "postcopy-blocktime needs the thread id of each "
+                   "fault (UFFD_FEATURE_THREAD_ID), which userfaultfd does "
+                   "not offer on this host");
+        return false;
+    }
+    if (migrate_postcopy_blocktime()) {
+        /* one incoming migration per process: it is never replaced */
+        if (!mis->blocktime) {
+            mis->blocktime = postcopy_blocktime_new();
+        }
+        pi->bt = mis->blocktime;
     }
     if (!uffd_api(pi->uffd, features, NULL, errp)) {
         return false;
@@ -743,6 +766,9 @@ static void pc_placed(PostcopyIncoming *pi, RAMBlock *rb, uint64_t offset)
     qemu_mutex_lock(&pi->req_lock);
     g_hash_table_remove(pi->requested, rb->host + offset);
     qemu_mutex_unlock(&pi->req_lock);
+    if (pi->bt) {
+        postcopy_blocktime_end(pi->bt, (uintptr_t)(rb->host + offset));
+    }
     qatomic_inc(&pi->stats.placed);
 }
 

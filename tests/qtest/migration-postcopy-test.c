@@ -74,6 +74,7 @@ typedef struct PcCase {
     Backend backend;
     bool release_ram;
     bool hmp;                /* migrate_start_postcopy through HMP */
+    bool blocktime;          /* postcopy-blocktime on the destination */
 } PcCase;
 
 static const PcCase cases[] = {
@@ -86,6 +87,8 @@ static const PcCase cases[] = {
     { "hugepage/verify-smp2", "verify", 2, BE_MEMFD_HUGE, false, false },
     { "shared/memfd", "a-b", 1, BE_MEMFD_SHARED, false, false },
     { "shared/file", "verify", 2, BE_FILE_SHARED, false, false },
+    { "blocktime", "a-b", 2, BE_NONE, false, false, true },
+    { "blocktime/hugepage", "verify", 2, BE_MEMFD_HUGE, false, true, true },
 };
 
 typedef struct Run {
@@ -269,6 +272,77 @@ static char *wait_status_in(QTestState *who, const char *const *goals)
 
 /* ------------------------------------------------------------ live cases */
 
+static int64_t arr_int(JsonArray *a, guint i)
+{
+    return json_array_get_int_element(a, i);
+}
+
+/*
+ * postcopy-blocktime figures on the destination after completion, against
+ * what must hold whatever the timing: one entry per vCPU, 24 buckets that
+ * count every remote fault, at least one remote fault per request the
+ * source served, every vCPU blocked at least as long as all of them at
+ * once, the percentiles ordered; info migrate prints them.
+ */
+static void check_blocktime(Run *r, const PcCase *c, int64_t requests)
+{
+    JsonObject *info = migrate_query(r->to);
+    JsonArray *vb, *vl, *dist;
+    JsonObject *pct;
+    g_autofree char *hmp = NULL;
+    int64_t total, count = 0, sum = 0;
+
+    g_assert_true(json_object_has_member(info, "postcopy-blocktime"));
+    total = mig_json_int(info, "postcopy-blocktime", -1);
+    vb = json_object_get_array_member(info, "postcopy-vcpu-blocktime");
+    vl = json_object_get_array_member(info, "postcopy-vcpu-latency");
+    dist = json_object_get_array_member(info, "postcopy-latency-dist");
+    pct = json_object_get_object_member(info,
+                                        "x-postcopy-latency-percentiles");
+    g_assert_nonnull(vb);
+    g_assert_nonnull(vl);
+    g_assert_nonnull(dist);
+    g_assert_nonnull(pct);
+    g_assert_cmpint(json_array_get_length(vb), ==, c->smp);
+    g_assert_cmpint(json_array_get_length(vl), ==, c->smp);
+    g_assert_cmpint(json_array_get_length(dist), ==, 24);
+    for (guint i = 0; i < 24; i++) {
+        g_assert_cmpint(arr_int(dist, i), >=, 0);
+        count += arr_int(dist, i);
+    }
+    for (guint i = 0; i < (guint)c->smp; i++) {
+        /* ms truncated from the same ns: +1 for the rounding */
+        g_assert_cmpint(arr_int(vb, i) + 1, >=, total);
+        sum += arr_int(vb, i);
+    }
+    g_test_message("destination: %" PRId64 " remote faults for %" PRId64
+                   " requests; blocktime %" PRId64 " ms (vCPUs %" PRId64
+                   " ms); latency %" PRId64 " ns, p50 %" PRId64 " p99 %"
+                   PRId64 " max %" PRId64 " ns", count, requests, total, sum,
+                   mig_json_int(info, "postcopy-latency", -1),
+                   mig_json_int(pct, "p50", -1), mig_json_int(pct, "p99", -1),
+                   mig_json_int(pct, "max", -1));
+    g_assert_cmpint(mig_json_int(pct, "count", -1), ==, count);
+    g_assert_cmpint(count, >=, requests);
+    g_assert_cmpint(mig_json_int(pct, "p50", -1), <=,
+                    mig_json_int(pct, "p90", -1));
+    g_assert_cmpint(mig_json_int(pct, "p90", -1), <=,
+                    mig_json_int(pct, "p99", -1));
+    g_assert_cmpint(mig_json_int(pct, "p99", -1), <=,
+                    mig_json_int(pct, "max", -1));
+    if (count) {
+        g_assert_cmpint(mig_json_int(info, "postcopy-latency", 0), >, 0);
+        g_assert_cmpint(mig_json_int(pct, "max", 0), >, 0);
+    }
+    json_object_unref(info);
+    hmp = qtest_hmp(r->to, "info migrate");
+    g_assert_nonnull(strstr(hmp, "postcopy blocktime: "));
+    g_assert_nonnull(strstr(hmp, "postcopy vcpu blocktime: "));
+    g_assert_nonnull(strstr(hmp, "postcopy latency: "));
+    g_assert_nonnull(strstr(hmp, "Postcopy Latency Distribution:"));
+    g_assert_nonnull(strstr(hmp, "[     1 us -     2 us ]"));
+}
+
 static void test_postcopy(gconstpointer opaque)
 {
     const PcCase *c = opaque;
@@ -295,6 +369,9 @@ static void test_postcopy(gconstpointer opaque)
     migrate_set_capability(r.from, "postcopy-ram", true);
     migrate_set_capability(r.to, "postcopy-ram", true);
     migrate_set_capability(r.from, "events", true);
+    if (c->blocktime) {
+        migrate_set_capability(r.to, "postcopy-blocktime", true);
+    }
     if (c->release_ram) {
         migrate_set_capability(r.from, "release-ram", true);
     }
@@ -340,6 +417,14 @@ static void test_postcopy(gconstpointer opaque)
     g_assert_cmpint(mig_json_int(ram, "downtime-bytes", -1), >, 0);
     g_assert_cmpint(mig_json_int(ram, "postcopy-requests", -1), >=, 0);
     g_assert_cmpint(mig_json_int(ram, "remaining", -1), ==, 0);
+    if (c->blocktime) {
+        check_blocktime(&r, c, mig_json_int(ram, "postcopy-requests", -1));
+    } else {
+        JsonObject *dinfo = migrate_query(r.to);
+
+        g_assert_false(json_object_has_member(dinfo, "postcopy-blocktime"));
+        json_object_unref(dinfo);
+    }
     json_object_unref(info);
 
     /* the guest ran on through the switch: no reboot, no 'F', no trap */
