@@ -11,6 +11,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/main-loop.h"
+#include "qemu/bitops.h"
 #include "qapi/error.h"
 #include "qapi/qmp-dispatch.h"
 #include "qapi/qapi-commands.h"
@@ -24,6 +25,8 @@
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
 #include "io/channel-buffer.h"
+#include "io/channel-socket.h"
+#include "qemu/sockets.h"
 #include "migration/trace.h"
 
 static int64_t now_ms(void)
@@ -88,6 +91,21 @@ bool rp_req_pages(MigrationState *s, uint16_t type, uint16_t len,
                    "off");
         return rp_error(s, err);
     }
+    if (ram_postcopy_preempt_active()) {
+        RAMBlock *rb;
+
+        /* postcopy-preempt: sent at once on its own channel */
+        if (!postcopy_req_resolve(&s->page_requests,
+                                  type == MIG_RP_MSG_REQ_PAGES_ID ? name
+                                                                  : NULL,
+                                  start, rlen, &rb, &err) ||
+            !ram_postcopy_send_urgent(rb, start, rlen, &err)) {
+            error_prepend(&err, "Return path: ");
+            return rp_error(s, err);
+        }
+        stat64_add(&s->stats.postcopy_requests, 1);
+        return true;
+    }
     if (!postcopy_req_queue_add(&s->page_requests,
                                 type == MIG_RP_MSG_REQ_PAGES_ID ? name : NULL,
                                 start, rlen, &err)) {
@@ -122,6 +140,9 @@ void postcopy_on_error(MigrationState *s, Error *err)
     }
     qemu_mutex_lock(&s->qemu_file_lock);
     qemu_file_shutdown(s->to_dst_file);
+    if (s->postcopy_qemufile_src) {
+        qemu_file_shutdown(s->postcopy_qemufile_src);
+    }
     qemu_mutex_unlock(&s->qemu_file_lock);
     if (!migrate_set_state(&s->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
                            MIGRATION_STATUS_POSTCOPY_PAUSED)) {
@@ -246,6 +267,87 @@ void postcopy_completion(MigrationState *s)
                       MIGRATION_STATUS_COMPLETED);
 }
 
+/* ------------------------------------------------- source: preempt */
+
+/* The socket address of a tcp:/unix:/vsock: URI, or NULL with @errp. */
+static SocketAddress *preempt_uri_address(const char *uri, Error **errp)
+{
+    if (g_str_has_prefix(uri, "tcp:")) {
+        return socket_parse(uri + 4, errp);
+    }
+    if (g_str_has_prefix(uri, "unix:") || g_str_has_prefix(uri, "vsock:")) {
+        return socket_parse(uri, errp);
+    }
+    error_setg(errp, "postcopy-preempt needs a second connection to the "
+               "destination: a tcp:, unix: or vsock: URI, not '%s'", uri);
+    return NULL;
+}
+
+bool postcopy_preempt_check(const char *uri, Error **errp)
+{
+    SocketAddress *addr;
+
+    if (!migrate_postcopy_preempt_break_huge()) {
+        /*
+         * Godwit sends requested pages from the return-path thread on the
+         * preempt channel (as QEMU 8.0+): a huge page on the main channel
+         * never delays them, so there is nothing to break, and
+         * "off" (wait for the huge page) cannot be honoured.
+         */
+        error_setg(errp, "x-postcopy-preempt-break-huge=off is not "
+                   "supported: requested pages never wait behind a huge "
+                   "page here");
+        return false;
+    }
+    addr = uri ? preempt_uri_address(uri, errp) : NULL;
+    if (!addr) {
+        return false;
+    }
+    qapi_free_SocketAddress(addr);
+    return true;
+}
+
+bool postcopy_preempt_connect(MigrationState *s, Error **errp)
+{
+    SocketAddress *addr = preempt_uri_address(s->uri ? s->uri : "", errp);
+    QIOChannelSocket *sioc;
+    QEMUFile *f;
+
+    if (!addr) {
+        return false;
+    }
+    sioc = qio_channel_socket_new();
+    qio_channel_set_name(QIO_CHANNEL(sioc), "migration-preempt-outgoing");
+    if (qio_channel_socket_connect_sync(sioc, addr, errp) < 0) {
+        error_prepend(errp, "postcopy-preempt: cannot open the preempt "
+                      "channel to '%s': ", s->uri);
+        qio_channel_unref(QIO_CHANNEL(sioc));
+        qapi_free_SocketAddress(addr);
+        return false;
+    }
+    qapi_free_SocketAddress(addr);
+    f = qemu_file_new_output(QIO_CHANNEL(sioc));
+    qio_channel_unref(QIO_CHANNEL(sioc));
+    qemu_mutex_lock(&s->qemu_file_lock);
+    s->postcopy_qemufile_src = f;
+    qemu_mutex_unlock(&s->qemu_file_lock);
+    trace_postcopy_preempt_connected(s->uri);
+    return true;
+}
+
+void postcopy_preempt_close_source(MigrationState *s)
+{
+    QEMUFile *f;
+
+    qemu_mutex_lock(&s->qemu_file_lock);
+    f = s->postcopy_qemufile_src;
+    s->postcopy_qemufile_src = NULL;
+    qemu_mutex_unlock(&s->qemu_file_lock);
+    if (f) {
+        qemu_fclose(f);
+    }
+}
+
 /* ------------------------------------------------- QMP */
 
 JsonNode *qmp_migrate_start_postcopy(JsonObject *args, Error **errp)
@@ -347,6 +449,7 @@ static void postcopy_incoming_done_bh(void *opaque)
     }
     trace_postcopy_incoming_done(mis->load_ok, postcopy_state_name(ps));
     if (mis->load_ok) {
+        postcopy_preempt_incoming_stop(mis);
         postcopy_ram_incoming_cleanup(mis);
         postcopy_state_set(POSTCOPY_INCOMING_END);
         qemu_loadvm_state_cleanup();
@@ -396,4 +499,147 @@ void migration_incoming_postcopy_done(MigrationIncomingState *mis, bool ok,
     }
     mis->load_ok = ok;
     qemu_bh_schedule_oneshot(postcopy_incoming_done_bh, mis);
+}
+
+/* ------------------------------------------------- destination: preempt */
+
+/*
+ * The preempt thread: page records until EOS (QEMU 7.2 sources end the
+ * channel so) or the end of postcopy shuts the channel down.  Any other
+ * error stops the main channel too, so that the listen thread pauses the
+ * migration.
+ */
+static void *postcopy_preempt_thread(void *opaque)
+{
+    MigrationIncomingState *mis = opaque;
+    RamPostcopyLoad *pl = ram_postcopy_load_new(NULL);
+    Error *err = NULL;
+    int ret;
+
+    trace_postcopy_preempt_thread(true, 0);
+    ret = ram_load_postcopy(mis->postcopy_qemufile_dst, pl, &err);
+    if (ret < 0 && !qatomic_read(&mis->preempt_stopping)) {
+        error_prepend(&err, "postcopy preempt channel: ");
+        error_report("%s", error_get_pretty(err));
+        qemu_file_shutdown(mis->from_src_file);
+    }
+    error_free(err);
+    ram_postcopy_load_free(pl);
+    trace_postcopy_preempt_thread(false, ret);
+    qatomic_set(&mis->preempt_thread_done, true);
+    qemu_sem_post(&mis->preempt_progress);
+    return NULL;
+}
+
+/* Under preempt_lock: start the thread when both LISTEN and the channel came. */
+static void postcopy_preempt_maybe_start(MigrationIncomingState *mis)
+{
+    if (mis->preempt_listening && mis->postcopy_qemufile_dst &&
+        !mis->preempt_thread_created) {
+        mis->preempt_thread_created = true;
+        qemu_thread_create(&mis->preempt_thread, "mig/dst/preempt",
+                           postcopy_preempt_thread, mis,
+                           QEMU_THREAD_JOINABLE);
+    }
+}
+
+bool postcopy_preempt_incoming_channel(MigrationIncomingState *mis,
+                                       QIOChannel *ioc)
+{
+    bool taken = false;
+
+    if (!migrate_postcopy_ram() || !migrate_postcopy_preempt()) {
+        return false;
+    }
+    qemu_mutex_lock(&mis->preempt_lock);
+    if (!mis->postcopy_qemufile_dst) {
+        mis->postcopy_qemufile_dst = qemu_file_new_input(ioc);
+        taken = true;
+        postcopy_preempt_maybe_start(mis);
+    }
+    qemu_mutex_unlock(&mis->preempt_lock);
+    if (taken && mis->listener) {
+        /* both channels are here: stop accepting */
+        qio_net_listener_set_client_func(mis->listener, NULL, NULL, NULL);
+    }
+    trace_postcopy_preempt_channel(taken);
+    return taken;
+}
+
+void postcopy_preempt_incoming_listen(MigrationIncomingState *mis)
+{
+    if (!migrate_postcopy_preempt()) {
+        return;
+    }
+    qemu_mutex_lock(&mis->preempt_lock);
+    mis->preempt_listening = true;
+    mis->preempt_stopping = false;
+    mis->preempt_thread_done = false;
+    postcopy_preempt_maybe_start(mis);
+    qemu_mutex_unlock(&mis->preempt_lock);
+}
+
+/* Every page of every migrated block is here. */
+static bool postcopy_all_received(void)
+{
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb) {
+        unsigned long pages = rb->used_length >> TARGET_PAGE_BITS;
+
+        if (ramblock_is_ignored(rb) || !rb->receivedmap) {
+            continue;
+        }
+        if (find_next_zero_bit(rb->receivedmap, pages, 0) < pages) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void postcopy_preempt_incoming_drain(MigrationIncomingState *mis)
+{
+    bool running;
+
+    qemu_mutex_lock(&mis->preempt_lock);
+    running = mis->preempt_thread_created;
+    qemu_mutex_unlock(&mis->preempt_lock);
+    if (!running) {
+        return;
+    }
+    /*
+     * The main stream ended: pages the source sent on the preempt channel
+     * before that may still be in flight there.  Every page was sent on
+     * one channel or the other, so wait until all are here (or the
+     * channel ended).
+     */
+    while (!postcopy_all_received() &&
+           !qatomic_read(&mis->preempt_thread_done)) {
+        qemu_sem_timedwait(&mis->preempt_progress, 10);
+    }
+    trace_postcopy_preempt_drained(postcopy_all_received());
+}
+
+void postcopy_preempt_incoming_stop(MigrationIncomingState *mis)
+{
+    QEMUFile *f;
+
+    qemu_mutex_lock(&mis->preempt_lock);
+    qatomic_set(&mis->preempt_stopping, true);
+    f = mis->postcopy_qemufile_dst;
+    if (f) {
+        qemu_file_shutdown(f);
+    }
+    qemu_mutex_unlock(&mis->preempt_lock);
+    if (mis->preempt_thread_created) {
+        qemu_thread_join(&mis->preempt_thread);
+        mis->preempt_thread_created = false;
+    }
+    qemu_mutex_lock(&mis->preempt_lock);
+    mis->postcopy_qemufile_dst = NULL;
+    mis->preempt_listening = false;
+    qemu_mutex_unlock(&mis->preempt_lock);
+    if (f) {
+        qemu_fclose(f);
+    }
 }

@@ -9,6 +9,7 @@
 #define MIGRATION_MIGRATION_POSTCOPY_H
 
 #include "migration/migration.h"
+#include "io/channel.h"
 
 /* ---- migration-postcopy.c, source */
 
@@ -30,6 +31,25 @@ void postcopy_completion(MigrationState *s);
  * guest provably never ran, else postcopy-paused, keeping everything.
  */
 void postcopy_on_error(MigrationState *s, Error *err);
+
+/* ---- postcopy-preempt (migration-postcopy.c) */
+
+/*
+ * migrate with postcopy-preempt: the URI must allow a second connection
+ * (tcp:, unix:), and x-postcopy-preempt-break-huge must be on.  Main
+ * thread.
+ */
+bool postcopy_preempt_check(const char *uri, Error **errp);
+/* Connect the preempt channel to s->uri (migration thread, at its start). */
+bool postcopy_preempt_connect(MigrationState *s, Error **errp);
+/* Close it (cleanup bottom half, threads joined). */
+void postcopy_preempt_close_source(MigrationState *s);
+/*
+ * Destination, main thread: a channel after the main one.  True when it
+ * became the preempt channel (postcopy-preempt on, none yet).
+ */
+bool postcopy_preempt_incoming_channel(MigrationIncomingState *mis,
+                                       QIOChannel *ioc);
 
 /* ---- migration.c, shared with migration-postcopy.c */
 

@@ -254,6 +254,8 @@ void migration_object_init(void)
     if (!mis) {
         mis = current_incoming = g_new0(MigrationIncomingState, 1);
         qemu_mutex_init(&mis->rp_mutex);
+        qemu_mutex_init(&mis->preempt_lock);
+        qemu_sem_init(&mis->preempt_progress, 0);
     }
     mis->state = MIGRATION_STATUS_NONE;
     mis->started = false;
@@ -705,6 +707,12 @@ static void *migration_thread(void *opaque)
     Error *err = NULL;
 
     trace_migration_thread_setup_start();
+    /* right after the main channel: the destination tells them by order */
+    if (migrate_postcopy_ram() && migrate_postcopy_preempt() &&
+        !postcopy_preempt_connect(s, &err)) {
+        migration_fail(s, err);
+        goto out;
+    }
     qemu_savevm_state_header(f);
     /* postcopy always needs the return path, for page requests */
     if (migrate_return_path() || migrate_postcopy_ram()) {
@@ -784,6 +792,7 @@ static void migrate_fd_cleanup_bh(void *opaque)
     if (f) {
         qemu_fclose(f);
     }
+    postcopy_preempt_close_source(s);
     migrate_set_state(&s->state, MIGRATION_STATUS_CANCELLING,
                       MIGRATION_STATUS_CANCELLED);
     qemu_mutex_lock(&s->error_mutex);
@@ -898,6 +907,7 @@ static bool migrate_prepare(MigrationState *s, bool blk, bool inc,
     if (migrate_postcopy_ram() && !postcopy_ram_source_check(errp)) {
         return false;
     }
+
     migrate_init(s);
     if (!migrate_set_state(&s->state, st, MIGRATION_STATUS_SETUP)) {
         error_setg(errp, QERR_MIGRATION_ACTIVE);
@@ -925,12 +935,18 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
     const char *p;
     Error *err = NULL;
 
+    if (migrate_postcopy_ram() && migrate_postcopy_preempt() &&
+        !postcopy_preempt_check(uri, errp)) {
+        return NULL;
+    }
     if (!migrate_prepare(s, qapi_arg_bool(args, "blk", false),
                          qapi_arg_bool(args, "inc", false),
                          qapi_arg_bool(args, "resume", false), errp)) {
         return NULL;
     }
     trace_qmp_migrate(uri);
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
     if (!migration_tls_check(uri, true, &err) ||
         !migration_multifd_uri_check(uri, &err)) {
         /* nothing started: fail below with this error */
@@ -985,6 +1001,9 @@ void migrate_fd_cancel(MigrationState *s)
     if (f) {
         /* fails the file first, then wakes readers/writers on both ways */
         qemu_file_shutdown(f);
+    }
+    if (s->postcopy_qemufile_src) {
+        qemu_file_shutdown(s->postcopy_qemufile_src);
     }
     qemu_mutex_unlock(&s->qemu_file_lock);
     multifd_send_shutdown();
@@ -1389,14 +1408,19 @@ void migration_incoming_process_channel(QIOChannel *ioc)
     MigrationStatus st = qatomic_read(&mis->state);
 
     if (mis->from_src_file) {
-        /* one channel per migration until multifd/preempt exist */
-        trace_migration_incoming_extra_channel(qio_channel_type_name(ioc));
+        /* the second one is the preempt channel (7.2: by order alone) */
+        if (!postcopy_preempt_incoming_channel(mis, ioc)) {
+            trace_migration_incoming_extra_channel(
+                qio_channel_type_name(ioc));
+        }
         return;
     }
     mis->from_src_file = qemu_file_new_input(ioc);
-    if (mis->listener && !migrate_multifd()) {
+    if (mis->listener && !migrate_multifd() &&
+        !(migrate_postcopy_ram() && migrate_postcopy_preempt())) {
         /* stop accepting, keep the address until the load ends
-         * (multifd: its channels come through the same listener) */
+         * (multifd and preempt: their channels come through the same
+         * listener) */
         qio_net_listener_set_client_func(mis->listener, NULL, NULL, NULL);
     }
     migrate_set_state(&mis->state, st, MIGRATION_STATUS_ACTIVE);

@@ -106,6 +106,15 @@ typedef struct MigrationState {
     PostcopyReqQueue page_requests;
     /* a paused postcopy waits here for recovery (not built yet) */
     QemuSemaphore postcopy_pause_sem;
+    /* the URI of migrate (main thread), for the preempt channel */
+    char *uri;
+    /*
+     * postcopy-preempt: the second channel, connected by the migration
+     * thread at its start; written by the return-path thread (under the
+     * RAM state's preempt lock); shut down under qemu_file_lock; closed
+     * by cleanup after both threads were joined.
+     */
+    QEMUFile *postcopy_qemufile_src;
 
     /* ---- owned by the migration thread while it runs (the main thread
      * reads the counters for query-migrate; they are single words) */
@@ -172,6 +181,22 @@ typedef struct MigrationIncomingState {
      * kept after the end for query-migrate (see postcopy-blocktime.h)
      */
     struct PostcopyBlocktime *blocktime;
+    /*
+     * postcopy-preempt: the second incoming channel (main thread sets it
+     * when accepted), read by the preempt thread, which starts at LISTEN
+     * or when the channel comes, whichever is later.  Under preempt_lock:
+     * the file pointer, preempt_listening, preempt_thread_created.
+     */
+    QemuMutex preempt_lock;
+    QEMUFile *postcopy_qemufile_dst;
+    bool preempt_listening;
+    QemuThread preempt_thread;
+    bool preempt_thread_created;
+    /* set before the end shuts the channel: its error is no error */
+    bool preempt_stopping;
+    /* the preempt thread ended (posted after each placement too) */
+    QemuSemaphore preempt_progress;
+    bool preempt_thread_done;
 } MigrationIncomingState;
 
 /* The one accessor for each side. */
@@ -243,6 +268,15 @@ void migration_incoming_postcopy_done(MigrationIncomingState *mis, bool ok,
  * paused.  Incoming thread.
  */
 void migration_incoming_postcopy_run(MigrationIncomingState *mis);
+/*
+ * postcopy-preempt on the destination (migration-postcopy.c): LISTEN
+ * (incoming thread) lets the preempt thread start; the listen thread
+ * drains the preempt channel at the end of the main stream; the end
+ * stops the thread and closes the channel (main thread).
+ */
+void postcopy_preempt_incoming_listen(MigrationIncomingState *mis);
+void postcopy_preempt_incoming_drain(MigrationIncomingState *mis);
+void postcopy_preempt_incoming_stop(MigrationIncomingState *mis);
 /* The outgoing migration is in its postcopy phase (postcopy-*). */
 bool migration_in_postcopy(void);
 

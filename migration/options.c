@@ -81,6 +81,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_XBZRLE:
     case MIGRATION_CAPABILITY_MULTIFD:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
+    case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
         return true;
     default:
         return false;
@@ -1090,6 +1091,21 @@ bool migrate_postcopy_ram(void)
 bool migrate_postcopy_blocktime(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME);
+}
+
+bool migrate_postcopy_preempt(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+}
+
+bool migrate_preempt_pre_7_2(void)
+{
+    return opts()->globals.preempt_pre_7_2;
+}
+
+bool migrate_postcopy_preempt_break_huge(void)
+{
+    return opts()->globals.postcopy_preempt_break_huge;
 }
 
 bool migrate_release_ram(void)

@@ -63,10 +63,10 @@ void postcopy_req_queue_reset(PostcopyReqQueue *q)
     qemu_mutex_unlock(&q->lock);
 }
 
-bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
-                            uint64_t start, uint64_t len, Error **errp)
+bool postcopy_req_resolve(PostcopyReqQueue *q, const char *name,
+                          uint64_t start, uint64_t len, RAMBlock **out,
+                          Error **errp)
 {
-    PostcopyPageRequest *r;
     RAMBlock *rb;
 
     if (name) {
@@ -108,6 +108,19 @@ bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
         error_setg(errp, "page request 0x%" PRIx64 "+0x%" PRIx64 " is "
                    "outside RAM block '%s' (length 0x%" PRIx64 ")", start,
                    len, rb->idstr, (uint64_t)rb->used_length);
+        return false;
+    }
+    *out = rb;
+    return true;
+}
+
+bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
+                            uint64_t start, uint64_t len, Error **errp)
+{
+    PostcopyPageRequest *r;
+    RAMBlock *rb;
+
+    if (!postcopy_req_resolve(q, name, start, len, &rb, errp)) {
         return false;
     }
     r = g_new0(PostcopyPageRequest, 1);

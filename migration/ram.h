@@ -55,6 +55,17 @@ bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp);
  * canonicalisation.
  */
 uint64_t ram_postcopy_discard_send(QEMUFile *f);
+/*
+ * postcopy-preempt (return-path thread): send the dirty target pages of
+ * the host pages in [start, start+len) of @rb on the preempt channel at
+ * once, each host page whole, and flush.  A host page already sent, or
+ * taken by the migration thread meanwhile, is skipped (it arrives on the
+ * main channel).  False with @errp when the channel failed.
+ */
+bool ram_postcopy_send_urgent(RAMBlock *rb, uint64_t start, uint64_t len,
+                              Error **errp);
+/* The switch happened with a preempt channel: requests go through it. */
+bool ram_postcopy_preempt_active(void);
 /* release-ram at the switch: give back every host page already sent. */
 void ram_postcopy_migrated_memory_release(void);
 

@@ -237,6 +237,9 @@ static void *loadvm_postcopy_listen_thread(void *opaque)
                    "package");
         ok = false;
     }
+    if (ok) {
+        postcopy_preempt_incoming_drain(mis);
+    }
     g_hash_table_unref(lv->sections);
     g_free(lv);
     trace_loadvm_postcopy_listen_thread_end(ok);
@@ -265,6 +268,7 @@ bool loadvm_postcopy_handle_listen(LoadVMState *lv, Error **errp)
         return false;
     }
     postcopy_state_set(POSTCOPY_INCOMING_LISTENING);
+    postcopy_preempt_incoming_listen(lv->mis);
     llv = g_new0(LoadVMState, 1);
     llv->f = main->f;
     llv->mis = main->mis;

@@ -30,9 +30,12 @@
  *   - a fake destination asking the real source for a page of an unknown
  *     block / past the end of a block / with no block: the source fails
  *     cleanly (error-desc) and its guest runs on.
- * Refusals: postcopy-preempt, migrate-recover, migrate -r, migrate-pause,
- * migrate-start-postcopy without the capability, migrate_cancel in
- * postcopy.
+ * postcopy-blocktime: the figures checked against what must hold whatever
+ * the timing (check_blocktime).  postcopy-preempt: plain, 2 vCPUs, huge
+ * pages (memfd, hugetlbfs file), release-ram, x-preempt-pre-7-2 (EOS).
+ * Refusals: postcopy-preempt without postcopy-ram or over exec:, with
+ * x-postcopy-preempt-break-huge=off; migrate-recover, migrate -r,
+ * migrate-pause, migrate-start-postcopy without the capability.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -75,6 +78,8 @@ typedef struct PcCase {
     bool release_ram;
     bool hmp;                /* migrate_start_postcopy through HMP */
     bool blocktime;          /* postcopy-blocktime on the destination */
+    bool preempt;            /* postcopy-preempt on both sides */
+    const char *globals;     /* extra -global options, both sides */
 } PcCase;
 
 static const PcCase cases[] = {
@@ -89,6 +94,16 @@ static const PcCase cases[] = {
     { "shared/file", "verify", 2, BE_FILE_SHARED, false, false },
     { "blocktime", "a-b", 2, BE_NONE, false, false, true },
     { "blocktime/hugepage", "verify", 2, BE_MEMFD_HUGE, false, true, true },
+    { "preempt/plain", "a-b", 1, BE_NONE, false, false, true, true },
+    { "preempt/verify-smp2", "verify", 2, BE_NONE, false, false, true, true },
+    { "preempt/hugepage", "verify", 2, BE_MEMFD_HUGE, false, false, true,
+      true },
+    { "preempt/hugepage-file", "a-b", 1, BE_FILE_HUGE, false, false, false,
+      true },
+    { "preempt/release-ram", "a-b", 1, BE_NONE, true, false, false, true },
+    /* QEMU 7.2 machine types: the preempt channel ends with EOS */
+    { "preempt/pre-7-2", "verify", 2, BE_NONE, false, false, false, true,
+      "-global migration.x-preempt-pre-7-2=on" },
 };
 
 typedef struct Run {
@@ -189,8 +204,9 @@ static QTestState *start(Run *r, const PcCase *c, const char *side,
 {
     g_autofree char *be = backend_args(r, c->backend, side);
 
-    return qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s",
-                       PC_MEM, c->smp, r->image, be, extra);
+    return qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s %s",
+                       PC_MEM, c->smp, r->image, be, extra,
+                       c->globals ? c->globals : "");
 }
 
 static void run_init(Run *r, const char *guest)
@@ -372,6 +388,10 @@ static void test_postcopy(gconstpointer opaque)
     if (c->blocktime) {
         migrate_set_capability(r.to, "postcopy-blocktime", true);
     }
+    if (c->preempt) {
+        migrate_set_capability(r.from, "postcopy-preempt", true);
+        migrate_set_capability(r.to, "postcopy-preempt", true);
+    }
     if (c->release_ram) {
         migrate_set_capability(r.from, "release-ram", true);
     }
@@ -481,14 +501,41 @@ static void test_refusals(void)
 
     rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
     err = mig_take_error(rsp);
-    g_test_message("postcopy-preempt: %s", err);
-    g_free(err);
-    migrate_set_capability(r.from, "postcopy-ram", true);
-    rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
-    err = mig_take_error(rsp);
-    g_assert_nonnull(strstr(err, "not supported by this build"));
+    g_assert_nonnull(strstr(err, "Postcopy preempt requires postcopy-ram"));
     g_free(err);
     g_assert_false(migrate_get_capability(r.from, "postcopy-preempt"));
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_set_capability(r.from, "postcopy-preempt", true);
+    /* the preempt channel is a second connection: not over exec: */
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate\", \"arguments\": "
+                    "{\"uri\": \"exec:cat >/dev/null\"}}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "postcopy-preempt needs a second "
+                            "connection"));
+    g_free(err);
+    {
+        g_autofree char *st = migrate_query_status(r.from);
+
+        /* refused before it started: no migration */
+        g_assert_cmpstr(st, !=, "failed");
+    }
+    migrate_set_capability(r.from, "postcopy-preempt", false);
+    {
+        /* "off" would make requests wait behind a huge page: refused */
+        const PcCase nb = { "nb", "a-b", 1, BE_NONE, .globals =
+                            "-global migration.x-postcopy-preempt-break-huge"
+                            "=off" };
+        QTestState *s = start(&r, &nb, "nb", "");
+
+        migrate_set_capability(s, "postcopy-ram", true);
+        migrate_set_capability(s, "postcopy-preempt", true);
+        rsp = qtest_qmp(s, "{\"execute\": \"migrate\", \"arguments\": "
+                        "{\"uri\": \"unix:/nonexistent\"}}");
+        err = mig_take_error(rsp);
+        g_assert_nonnull(strstr(err, "x-postcopy-preempt-break-huge=off"));
+        g_free(err);
+        qtest_quit(s);
+    }
 
     rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-recover\", "
                     "\"arguments\": {\"uri\": \"unix:/nonexistent\"}}");
