@@ -24,13 +24,42 @@ bool rp_req_pages(MigrationState *s, uint16_t type, uint16_t len,
  * the discard list and the package, go on in postcopy-active.
  */
 void postcopy_start(MigrationState *s);
-/* Nothing left in postcopy (migration thread): END, EOF, SHUT, completed. */
-void postcopy_completion(MigrationState *s);
+/*
+ * Nothing left in postcopy (migration thread): END, EOF, SHUT, completed.
+ * False when an error paused it and a recovery brought it back (the loop
+ * goes on).
+ */
+bool postcopy_completion(MigrationState *s);
 /*
  * An error in postcopy (migration thread): failed when the destination's
- * guest provably never ran, else postcopy-paused, keeping everything.
+ * guest provably never ran, else postcopy-paused, keeping everything, and
+ * waiting for migrate -r; true once a recovery brought it back to
+ * postcopy-active (a recovery that fails pauses again).
  */
-void postcopy_on_error(MigrationState *s, Error *err);
+bool postcopy_on_error(MigrationState *s, Error *err);
+
+/* ---- postcopy recovery (migration-postcopy.c) */
+
+/* RP RECV_BITMAP and RESUME_ACK (return-path thread); false: error. */
+bool rp_recv_bitmap(MigrationState *s, uint16_t len, const uint8_t *buf);
+bool rp_resume_ack(MigrationState *s, uint32_t value);
+/* migrate resume=true / migrate -r (main thread): connect to @uri. */
+void postcopy_resume_start(MigrationState *s, const char *uri, Error **errp);
+/*
+ * The transport connected (or failed): true when it was for a resume
+ * (then handled: postcopy-recover and the migration thread woken, or
+ * still paused).  Main thread.
+ */
+bool postcopy_resume_connected(MigrationState *s, QIOChannel *ioc,
+                               Error *error);
+/*
+ * Destination, main thread: a channel accepted after migrate-recover.
+ * True when taken (the new main channel, or the new preempt channel).
+ */
+bool postcopy_incoming_recover_channel(MigrationIncomingState *mis,
+                                       QIOChannel *ioc);
+/* Open the return path and start its thread (migration thread). */
+bool open_return_path_on_source(MigrationState *s, Error **errp);
 
 /* ---- postcopy-preempt (migration-postcopy.c) */
 

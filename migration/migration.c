@@ -242,6 +242,7 @@ void migration_object_init(void)
         qemu_sem_init(&s->pause_sem, 0);
         qemu_sem_init(&s->rate_limit_sem, 0);
         qemu_sem_init(&s->postcopy_pause_sem, 0);
+        qemu_sem_init(&s->rp_state.rp_sem, 0);
         postcopy_req_queue_init(&s->page_requests);
     } else {
         migration_options_finalize(&s->opts);
@@ -256,6 +257,8 @@ void migration_object_init(void)
         qemu_mutex_init(&mis->rp_mutex);
         qemu_mutex_init(&mis->preempt_lock);
         qemu_sem_init(&mis->preempt_progress, 0);
+        qemu_sem_init(&mis->postcopy_pause_sem_dst, 0);
+        qemu_sem_init(&mis->preempt_resume_sem, 0);
     }
     mis->state = MIGRATION_STATUS_NONE;
     mis->started = false;
@@ -298,7 +301,8 @@ void migrate_set_error(MigrationState *s, Error *err)
 
 uint64_t migration_transferred_now(MigrationState *s)
 {
-    uint64_t b = stat64_get(&s->stats.multifd_bytes);
+    uint64_t b = stat64_get(&s->stats.multifd_bytes) +
+                 s->prev_channels_bytes;
 
     if (s->to_dst_file) {
         b += qemu_file_transferred(s->to_dst_file);
@@ -419,10 +423,9 @@ static bool rp_handle(MigrationState *s, uint16_t type, uint16_t len,
     case MIG_RP_MSG_REQ_PAGES_ID:
         return rp_req_pages(s, type, len, buf);
     case MIG_RP_MSG_RECV_BITMAP:
+        return rp_recv_bitmap(s, len, buf);
     case MIG_RP_MSG_RESUME_ACK:
-        error_setg(&err, "Return path: message type %u is for postcopy "
-                   "recovery, which is not built yet", type);
-        return rp_error(s, err);
+        return rp_resume_ack(s, ldl_be_p(buf));
     default:
         error_setg(&err, "Return path: message type %u is not supported "
                    "by QEMU 7.2 streams", type);
@@ -497,10 +500,12 @@ static void *source_return_path_thread(void *opaque)
         }
     }
     trace_source_return_path_thread_end(s->rp_state.error);
+    /* a recovery waiting for bitmaps or RESUME_ACK learns it ended */
+    qemu_sem_post(&s->rp_state.rp_sem);
     return NULL;
 }
 
-static bool open_return_path_on_source(MigrationState *s, Error **errp)
+bool open_return_path_on_source(MigrationState *s, Error **errp)
 {
     s->rp_state.from_dst_file = qemu_file_get_return_path(s->to_dst_file);
     if (!s->rp_state.from_dst_file) {
@@ -561,10 +566,10 @@ bool migration_check_file(MigrationState *s)
 
     if (qemu_file_get_error_obj(s->to_dst_file, &err) || s->rp_state.error) {
         if (qatomic_read(&s->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-            postcopy_on_error(s, err);
-        } else {
-            migration_fail(s, err);
+            /* true when a recovery brought it back: go on */
+            return postcopy_on_error(s, err);
         }
+        migration_fail(s, err);
         return false;
     }
     return true;
@@ -647,7 +652,8 @@ static bool migration_iteration_run(MigrationState *s)
     if (!pending || pending < s->threshold_size) {
         trace_migration_thread_low_pending(pending);
         if (in_postcopy) {
-            postcopy_completion(s);
+            /* false: it paused and was recovered, the loop goes on */
+            return postcopy_completion(s);
         } else {
             migration_completion(s);
         }
@@ -660,8 +666,7 @@ static bool migration_iteration_run(MigrationState *s)
         return false;
     }
     if (qemu_savevm_state_iterate(s->to_dst_file) < 0) {
-        migration_check_file(s);
-        return true;
+        return !migration_check_file(s);
     }
     return false;
 }
@@ -742,7 +747,8 @@ static void *migration_thread(void *opaque)
 
     while (qatomic_read(&s->state) == MIGRATION_STATUS_ACTIVE ||
            qatomic_read(&s->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-        if (!qemu_file_rate_limit(f) ||
+        /* a postcopy recovery replaces the file */
+        if (!qemu_file_rate_limit(s->to_dst_file) ||
             postcopy_req_queue_has(&s->page_requests)) {
             if (migration_iteration_run(s)) {
                 break;
@@ -815,6 +821,9 @@ void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error)
 {
     QEMUFile *f;
 
+    if (postcopy_resume_connected(s, ioc, error)) {
+        return;
+    }
     if (error) {
         migrate_fd_error(s, error);
         return;
@@ -878,11 +887,6 @@ static bool migrate_prepare(MigrationState *s, bool blk, bool inc,
 {
     MigrationStatus st = qatomic_read(&s->state);
 
-    if (resume) {
-        error_setg(errp, "Cannot resume: postcopy recovery is not built yet "
-                   "in Godwit");
-        return false;
-    }
     if (blk || inc) {
         error_setg(errp, "QEMU compiled without old-style (blk/-b, inc/-i) "
                    "block migration: block migration is not supported");
@@ -935,6 +939,10 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
     const char *p;
     Error *err = NULL;
 
+    if (qapi_arg_bool(args, "resume", false)) {
+        postcopy_resume_start(s, uri, errp);
+        return NULL;
+    }
     if (migrate_postcopy_ram() && migrate_postcopy_preempt() &&
         !postcopy_preempt_check(uri, errp)) {
         return NULL;
@@ -1407,6 +1415,9 @@ void migration_incoming_process_channel(QIOChannel *ioc)
     MigrationIncomingState *mis = migration_incoming_get_current();
     MigrationStatus st = qatomic_read(&mis->state);
 
+    if (postcopy_incoming_recover_channel(mis, ioc)) {
+        return;
+    }
     if (mis->from_src_file) {
         /* the second one is the preempt channel (7.2: by order alone) */
         if (!postcopy_preempt_incoming_channel(mis, ioc)) {

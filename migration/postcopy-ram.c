@@ -883,3 +883,39 @@ bool postcopy_place_zero_page(MigrationIncomingState *mis, RAMBlock *rb,
     pc_placed(pi, rb, offset);
     return true;
 }
+
+/* ------------------------------------------------------------ recovery */
+
+void postcopy_ram_resend_requests(MigrationIncomingState *mis)
+{
+    PostcopyIncoming *pi = mis->postcopy;
+    GList *keys, *l;
+    uint64_t n = 0;
+
+    if (!pi) {
+        return;
+    }
+    qemu_mutex_lock(&pi->req_lock);
+    keys = g_hash_table_get_keys(pi->requested);
+    qemu_mutex_unlock(&pi->req_lock);
+    for (l = keys; l; l = l->next) {
+        ram_addr_t offset;
+        RAMBlock *rb = qemu_ram_block_from_host(l->data, &offset);
+        Error *err = NULL;
+
+        if (!rb) {
+            continue;
+        }
+        if (!migrate_send_rp_req_pages(mis, rb, offset, rb->page_size,
+                                       &err)) {
+            /* broken again: they stay recorded for the next recovery */
+            trace_postcopy_request_failed(rb->idstr, offset,
+                                          error_get_pretty(err));
+            error_free(err);
+            break;
+        }
+        n++;
+    }
+    g_list_free(keys);
+    trace_postcopy_resend_requests(n);
+}

@@ -144,6 +144,12 @@ bool postcopy_place_page(MigrationIncomingState *mis, RAMBlock *rb,
 bool postcopy_place_zero_page(MigrationIncomingState *mis, RAMBlock *rb,
                               uint64_t offset, Error **errp);
 
+/*
+ * After POSTCOPY_RESUME: ask again for every page requested and not
+ * placed (their requests may have been lost with the old channel).
+ */
+void postcopy_ram_resend_requests(MigrationIncomingState *mis);
+
 /* Largest page size of any block: the size of a placement buffer. */
 size_t postcopy_max_page_size(void);
 

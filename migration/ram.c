@@ -1275,6 +1275,77 @@ bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp)
     return qemu_file_get_error_obj(f, errp) == 0;
 }
 
+void ram_postcopy_resume_begin(void)
+{
+    RAMState *rs = ram_migration.save;
+
+    if (rs) {
+        /* no urgent page until the channels are back */
+        qatomic_set(&rs->preempt, false);
+    }
+}
+
+void ram_postcopy_reload_bitmap(RAMBlock *rb, const uint8_t *le_bits,
+                                uint64_t nbits)
+{
+    RAMState *rs = ram_migration.save;
+    uint64_t dirty = 0;
+
+    if (!rs || !rb->bmap) {
+        return;
+    }
+    qemu_mutex_lock(&rs->bitmap_mutex);
+    for (uint64_t i = 0; i < nbits; i++) {
+        /* page i: bit (i mod 8) of byte (i / 8), set = received */
+        if (le_bits[i / 8] & (1u << (i % 8))) {
+            clear_bit(i, rb->bmap);
+        } else {
+            set_bit(i, rb->bmap);
+            dirty++;
+        }
+    }
+    qemu_mutex_unlock(&rs->bitmap_mutex);
+    trace_ram_postcopy_reload_bitmap(rb->idstr, dirty);
+}
+
+void ram_postcopy_resume_prepare(QEMUFile *preempt)
+{
+    RAMState *rs = ram_migration.save;
+    uint64_t dirty = 0;
+    RAMBlock *rb;
+
+    if (!rs) {
+        return;
+    }
+    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+        if (rb->bmap) {
+            dirty += bitmap_count_one(rb->bmap, ramblock_pages(rb));
+        }
+    }
+    qatomic_set(&rs->migration_dirty_pages, dirty);
+    stat64_set(&rs->stats->dirty_pages, dirty);
+    rs->cur_block = NULL;
+    rs->cur_page = 0;
+    rs->last_sent_block = NULL;
+    ram_zero_cache_invalidate(&rs->zero);
+    qemu_mutex_lock(&rs->pre.lock);
+    rs->pre.f = preempt;
+    rs->pre.last_sent_block = NULL;
+    qemu_mutex_unlock(&rs->pre.lock);
+    qatomic_set(&rs->preempt, preempt != NULL);
+    trace_ram_postcopy_resume_prepare(dirty);
+}
+
+void ram_load_postcopy_reset_main(void)
+{
+    RAMLoadState *ls = ram_migration.load;
+
+    if (ls) {
+        ls->last_recv_block = NULL;
+        ram_postcopy_load_reset(ls->postcopy);
+    }
+}
+
 bool ram_postcopy_preempt_active(void)
 {
     RAMState *rs = ram_migration.save;

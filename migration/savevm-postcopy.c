@@ -58,6 +58,22 @@ void qemu_savevm_send_postcopy_ram_discard(QEMUFile *f, const char *name,
     qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RAM_DISCARD, len, buf);
 }
 
+void qemu_savevm_send_recv_bitmap(QEMUFile *f, const char *name)
+{
+    size_t n = strlen(name);
+    uint8_t buf[1 + QEMU_VM_COUNTED_STRING_MAX];
+
+    assert(n <= QEMU_VM_COUNTED_STRING_MAX);
+    buf[0] = n;
+    memcpy(buf + 1, name, n);
+    qemu_savevm_command_send(f, MIG_CMD_RECV_BITMAP, 1 + n, buf);
+}
+
+void qemu_savevm_send_postcopy_resume(QEMUFile *f)
+{
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RESUME, 0, NULL);
+}
+
 void qemu_savevm_send_postcopy_listen(QEMUFile *f)
 {
     qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_LISTEN, 0, NULL);
@@ -231,14 +247,23 @@ static void *loadvm_postcopy_listen_thread(void *opaque)
     trace_loadvm_postcopy_listen_thread_start();
     migrate_set_state(&mis->state, MIGRATION_STATUS_ACTIVE,
                       MIGRATION_STATUS_POSTCOPY_ACTIVE);
-    ok = loadvm_main_loop(lv, &err);
-    if (ok && lv->quit) {
-        error_setg(&err, "POSTCOPY_RUN on the main stream after the "
-                   "package");
-        ok = false;
-    }
-    if (ok) {
-        postcopy_preempt_incoming_drain(mis);
+    for (;;) {
+        ok = loadvm_main_loop(lv, &err);
+        if (ok && lv->quit) {
+            error_setg(&err, "POSTCOPY_RUN on the main stream after the "
+                       "package");
+            ok = false;
+        }
+        if (ok) {
+            postcopy_preempt_incoming_drain(mis);
+            break;
+        }
+        /* the guest runs here: pause, keep everything, wait for recovery */
+        if (!postcopy_incoming_pause(mis, err)) {
+            break;
+        }
+        err = NULL;
+        lv->f = mis->from_src_file;
     }
     g_hash_table_unref(lv->sections);
     g_free(lv);
@@ -294,6 +319,53 @@ bool loadvm_postcopy_handle_run(LoadVMState *lv, Error **errp)
     migration_incoming_postcopy_run(lv->mis);
     lv->quit = true;
     return true;
+}
+
+bool loadvm_handle_recv_bitmap(LoadVMState *lv, uint16_t len, Error **errp)
+{
+    char name[QEMU_VM_COUNTED_STRING_MAX + 1];
+    uint8_t buf[1 + QEMU_VM_COUNTED_STRING_MAX];
+    MigrationStatus st;
+    RAMBlock *rb;
+
+    if (len < 2 || qemu_get_buffer(lv->f, buf, len) != len) {
+        if (!lv_file_failed(lv, "reading RECV_BITMAP", errp)) {
+            error_setg(errp, "RECV_BITMAP of length %u", len);
+        }
+        return false;
+    }
+    if (buf[0] != len - 1) {
+        error_setg(errp, "RECV_BITMAP: length %u does not hold a %u-byte "
+                   "block name", len, buf[0]);
+        return false;
+    }
+    memcpy(name, buf + 1, buf[0]);
+    name[buf[0]] = 0;
+    rb = qemu_ram_block_by_name(name);
+    if (strlen(name) != buf[0] || !rb || ramblock_is_ignored(rb)) {
+        error_setg(errp, "RECV_BITMAP: unknown RAM block '%s'", name);
+        return false;
+    }
+    st = lv->mis ? qatomic_read(&lv->mis->state) : MIGRATION_STATUS_NONE;
+    if (st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        error_setg(errp, "RECV_BITMAP of block '%s' in state %s (must be "
+                   "postcopy-recover)", name, MigrationStatus_str(st));
+        return false;
+    }
+    return migrate_send_rp_recv_bitmap(lv->mis, rb, errp);
+}
+
+bool loadvm_handle_postcopy_resume(LoadVMState *lv, Error **errp)
+{
+    MigrationStatus st = lv->mis ? qatomic_read(&lv->mis->state)
+                                 : MIGRATION_STATUS_NONE;
+
+    if (st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        /* as QEMU: only a warning */
+        trace_loadvm_postcopy_resume_ignored(MigrationStatus_str(st));
+        return true;
+    }
+    return postcopy_incoming_resume(lv->mis, errp);
 }
 
 /* Returns 1 to go on, 0 when the package ran POSTCOPY_RUN, -1 on error. */

@@ -51,6 +51,9 @@ bool loadvm_postcopy_handle_discard(LoadVMState *lv, uint16_t len,
 /* LISTEN (only inside a package): userfaultfd and the listen thread. */
 bool loadvm_postcopy_handle_listen(LoadVMState *lv, Error **errp);
 bool loadvm_postcopy_handle_run(LoadVMState *lv, Error **errp);
+/* Recovery: RECV_BITMAP (answered on the return path) and RESUME. */
+bool loadvm_handle_recv_bitmap(LoadVMState *lv, uint16_t len, Error **errp);
+bool loadvm_handle_postcopy_resume(LoadVMState *lv, Error **errp);
 /* Returns 1 to go on, 0 when the package ran POSTCOPY_RUN, -1 on error. */
 int loadvm_handle_packaged(LoadVMState *lv, Error **errp);
 
