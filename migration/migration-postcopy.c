@@ -21,6 +21,7 @@
 #include "migration/migration.h"
 #include "migration/migration-postcopy.h"
 #include "migration/socket.h"
+#include "migration/tls.h"
 #include "migration/savevm.h"
 #include "migration/wire.h"
 #include "migration/ram.h"
@@ -581,10 +582,57 @@ bool postcopy_preempt_check(const char *uri, Error **errp)
     return true;
 }
 
+typedef struct PreemptTLS {
+    bool done;
+    QIOChannel *tioc;
+    Error *err;
+} PreemptTLS;
+
+static void preempt_tls_done(QIOTask *task, gpointer opaque)
+{
+    PreemptTLS *d = opaque;
+
+    if (!qio_task_propagate_error(task, &d->err)) {
+        d->tioc = qio_task_get_source(task);
+        qio_channel_ref(d->tioc);
+    }
+    d->done = true;
+}
+
+/*
+ * The TLS handshake of the preempt channel, in the calling thread (the
+ * migration thread) on a main context of its own; the channel then works
+ * like the main one.  Takes @ioc; returns the TLS channel or NULL.
+ */
+static QIOChannel *preempt_tls_wrap(QIOChannel *ioc, const char *host,
+                                    Error **errp)
+{
+    GMainContext *ctx = g_main_context_new();
+    PreemptTLS d = { 0 };
+
+    if (!migration_tls_client_start(ioc, migration_tls_hostname(host),
+                                    preempt_tls_done, &d, NULL, ctx, errp)) {
+        g_main_context_unref(ctx);
+        qio_channel_unref(ioc);
+        return NULL;
+    }
+    while (!d.done) {
+        g_main_context_iteration(ctx, true);
+    }
+    g_main_context_unref(ctx);
+    qio_channel_unref(ioc);
+    if (d.err) {
+        error_propagate_prepend(errp, d.err, "TLS handshake: ");
+        return NULL;
+    }
+    return d.tioc;
+}
+
 bool postcopy_preempt_connect(MigrationState *s, Error **errp)
 {
     SocketAddress *addr = preempt_uri_address(s->uri ? s->uri : "", errp);
     QIOChannelSocket *sioc;
+    QIOChannel *ioc;
     QEMUFile *f;
 
     if (!addr) {
@@ -599,9 +647,21 @@ bool postcopy_preempt_connect(MigrationState *s, Error **errp)
         qapi_free_SocketAddress(addr);
         return false;
     }
+    ioc = QIO_CHANNEL(sioc);
+    if (migrate_tls()) {
+        /* as the main channel, with the host of its URI */
+        ioc = preempt_tls_wrap(ioc, addr->type == SOCKET_ADDRESS_TYPE_INET ?
+                                    addr->u.inet.host : NULL, errp);
+        if (!ioc) {
+            error_prepend(errp, "postcopy-preempt channel to '%s': ",
+                          s->uri);
+            qapi_free_SocketAddress(addr);
+            return false;
+        }
+    }
     qapi_free_SocketAddress(addr);
-    f = qemu_file_new_output(QIO_CHANNEL(sioc));
-    qio_channel_unref(QIO_CHANNEL(sioc));
+    f = qemu_file_new_output(ioc);
+    qio_channel_unref(ioc);
     qemu_mutex_lock(&s->qemu_file_lock);
     s->postcopy_qemufile_src = f;
     qemu_mutex_unlock(&s->qemu_file_lock);

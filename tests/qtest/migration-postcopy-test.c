@@ -57,6 +57,7 @@
 #include <unistd.h>
 #include "libqtest.h"
 #include "migration-helpers.h"
+#include "../tls-certs.h"
 
 #define PC_MEM              "128M"
 #define PC_RAM_SIZE         (128ULL << 20)
@@ -83,6 +84,7 @@ typedef struct PcCase {
     bool blocktime;          /* postcopy-blocktime on the destination */
     bool preempt;            /* postcopy-preempt on both sides */
     const char *globals;     /* extra -global options, both sides */
+    bool tls;                /* TLS (PSK) on every channel */
 } PcCase;
 
 static const PcCase cases[] = {
@@ -107,6 +109,9 @@ static const PcCase cases[] = {
     /* QEMU 7.2 machine types: the preempt channel ends with EOS */
     { "preempt/pre-7-2", "verify", 2, BE_NONE, false, false, false, true,
       "-global migration.x-preempt-pre-7-2=on" },
+    /* the preempt channel inside TLS too (handshake in the thread) */
+    { "preempt/tls", "a-b", 1, BE_NONE, false, false, false, true, NULL,
+      true },
 };
 
 typedef struct Run {
@@ -149,6 +154,9 @@ static char *skip_reason(const PcCase *c)
     struct statfs st;
     long have;
 
+    if (c->tls && !tls_certs_available()) {
+        return g_strdup("no certtool (gnutls-bin) for the TLS key file");
+    }
     if (c->backend == BE_FILE_SHARED &&
         (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC_VALUE)) {
         return g_strdup("no tmpfs on /dev/shm");
@@ -206,10 +214,27 @@ static QTestState *start(Run *r, const PcCase *c, const char *side,
                          const char *extra)
 {
     g_autofree char *be = backend_args(r, c->backend, side);
+    g_autofree char *tls = NULL;
+    QTestState *s;
 
-    return qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s %s",
-                       PC_MEM, c->smp, r->image, be, extra,
-                       c->globals ? c->globals : "");
+    if (c->tls) {
+        g_autofree char *dir = g_build_filename(r->dir, "psk", NULL);
+
+        /* both ends share one pre-shared key */
+        tls_certs_psk(dir, "qemu", "009d5638c40fde0c");
+        tls = g_strdup_printf("-object tls-creds-psk,id=t0,endpoint=%s,"
+                              "dir=%s", strcmp(side, "dst") ? "client"
+                                                            : "server", dir);
+    }
+    s = qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s %s %s",
+                    PC_MEM, c->smp, r->image, be, extra,
+                    c->globals ? c->globals : "", tls ? tls : "");
+    if (c->tls) {
+        qtest_qmp_assert_success(s, "{\"execute\": "
+                                 "\"migrate-set-parameters\", \"arguments\":"
+                                 " {\"tls-creds\": \"t0\"}}");
+    }
+    return s;
 }
 
 static void run_init(Run *r, const char *guest)
@@ -652,6 +677,7 @@ typedef struct RecCase {
     bool preempt;
     bool retry;              /* a failed resume, then cut again, then good */
     bool hmp;                /* migrate_pause, migrate_recover, migrate -r */
+    bool tls;                /* TLS on every channel, the new ones too */
 } RecCase;
 
 static const RecCase rec_cases[] = {
@@ -661,6 +687,7 @@ static const RecCase rec_cases[] = {
     { "preempt", "verify", 2, CUT_SOCKETS, true, false },
     { "preempt/migrate-pause", "a-b", 1, CUT_PAUSE_SRC, true, false },
     { "retry", "verify", 2, CUT_SOCKETS, false, true },
+    { "preempt/tls", "a-b", 1, CUT_SOCKETS, true, false, false, true },
 };
 
 static const char *const paused_only[] = { "postcopy-paused", NULL };
@@ -770,7 +797,7 @@ static void cut_link(Run *r, const RecCase *c, Proxy *px)
 static void test_recovery(gconstpointer opaque)
 {
     const RecCase *c = opaque;
-    const PcCase pc = { c->name, c->guest, c->smp, BE_NONE };
+    const PcCase pc = { c->name, c->guest, c->smp, BE_NONE, .tls = c->tls };
     g_autofree char *dst_path = NULL, *px_path = NULL, *uri = NULL;
     g_autofree char *extra = NULL, *rec_uri = NULL, *rec2_uri = NULL;
     g_autofree char *status = NULL, *bad_uri = NULL;
@@ -778,6 +805,10 @@ static void test_recovery(gconstpointer opaque)
     Proxy *px = NULL;
     Run r;
 
+    if (c->tls && !tls_certs_available()) {
+        g_test_skip("no certtool (gnutls-bin) for the TLS key file");
+        return;
+    }
     run_init(&r, c->guest);
     dst_path = g_strdup_printf("%s/mig.sock", r.dir);
     px_path = g_strdup_printf("%s/proxy.sock", r.dir);
