@@ -1115,6 +1115,16 @@ bool postcopy_incoming_pause(MigrationIncomingState *mis, Error *err)
         qemu_file_shutdown(mis->postcopy_qemufile_dst);
     }
     qemu_mutex_unlock(&mis->preempt_lock);
+    /*
+     * The preempt thread lets go of its channel before "paused": a new
+     * preempt channel accepted after migrate-recover then finds its place
+     * free.
+     */
+    while (mis->preempt_thread_created &&
+           !qatomic_read(&mis->preempt_thread_done) &&
+           !qatomic_read(&mis->preempt_parked)) {
+        qemu_sem_timedwait(&mis->preempt_progress, 10);
+    }
     /* the fault thread's requests fail from here on, and are kept */
     qemu_mutex_lock(&mis->rp_mutex);
     rp = mis->to_src_file;

@@ -32,7 +32,12 @@
  *     cleanly (error-desc) and its guest runs on.
  * postcopy-blocktime: the figures checked against what must hold whatever
  * the timing (check_blocktime).  postcopy-preempt: plain, 2 vCPUs, huge
- * pages (memfd, hugetlbfs file), release-ram, x-preempt-pre-7-2 (EOS).
+ * pages (memfd, hugetlbfs file), release-ram, x-preempt-pre-7-2 (EOS),
+ * TLS.  Recovery (test_recovery): the link cut by migrate-pause (source,
+ * or destination through HMP), by a relay that shuts every socket down,
+ * by a veth taken down between two network namespaces (root only), with
+ * preempt (and TLS); a resume that fails, then a good one, then a second
+ * break and recovery; the guest checked as above at the end.
  * Refusals: postcopy-preempt without postcopy-ram or over exec:, with
  * x-postcopy-preempt-break-huge=off; migrate-recover, migrate -r,
  * migrate-pause, migrate-start-postcopy without the capability.
