@@ -42,6 +42,71 @@ static void print_socket_address(Monitor *mon, JsonObject *a)
     }
 }
 
+/*
+ * A list of integers as QEMU's string output visitor prints it: comma
+ * separated, a run of consecutive values as "first-last".
+ */
+static char *hmp_uint_list(JsonArray *arr)
+{
+    GString *s = g_string_new("");
+    guint n = arr ? json_array_get_length(arr) : 0;
+
+    for (guint i = 0; i < n;) {
+        uint64_t first = json_array_get_int_element(arr, i), last = first;
+        guint j = i + 1;
+
+        while (j < n && (uint64_t)json_array_get_int_element(arr, j) ==
+                        last + 1) {
+            last++;
+            j++;
+        }
+        g_string_append_printf(s, "%s%" PRIu64, i ? "," : "", first);
+        if (last != first) {
+            g_string_append_printf(s, "-%" PRIu64, last);
+        }
+        i = j;
+    }
+    return g_string_free(s, false);
+}
+
+/* "1 us", "2 ms", "16 sec": a power of two of microseconds. */
+static char *hmp_time_str(uint64_t us)
+{
+    static const char *const units[] = { "us", "ms", "sec" };
+    int u = 0;
+
+    while (us >= 1000 && u < 2) {
+        us /= 1000;
+        u++;
+    }
+    return g_strdup_printf("%" PRIu64 " %s", us, units[u]);
+}
+
+/* QEMU 10.2's latency figures (after every line QEMU 7.2 prints). */
+static void hmp_dump_latency(Monitor *mon, JsonObject *info)
+{
+    JsonArray *dist = json_object_get_array_member(info,
+                                                   "postcopy-latency-dist");
+    g_autofree char *v = hmp_uint_list(
+        json_object_get_array_member(info, "postcopy-vcpu-latency"));
+
+    monitor_printf(mon, "postcopy latency: %" PRIu64 " ns\n",
+                   (uint64_t)json_object_get_int_member(info,
+                                                        "postcopy-latency"));
+    monitor_printf(mon, "postcopy non-vcpu latency: %" PRIu64 " ns\n",
+                   (uint64_t)json_object_get_int_member(
+                       info, "postcopy-non-vcpu-latency"));
+    monitor_printf(mon, "postcopy vcpu latency: %s ns\n", v);
+    monitor_printf(mon, "Postcopy Latency Distribution:\n");
+    for (guint i = 0; dist && i < json_array_get_length(dist); i++) {
+        g_autofree char *from = hmp_time_str(1ULL << i);
+        g_autofree char *to = hmp_time_str(1ULL << (i + 1));
+
+        monitor_printf(mon, "  [ %8s - %8s ]: %10" PRIu64 "\n", from, to,
+                       (uint64_t)json_array_get_int_element(dist, i));
+    }
+}
+
 static uint64_t ram_u(JsonObject *ram, const char *name)
 {
     return (uint64_t)json_object_get_int_member_with_default(ram, name, 0);
@@ -181,6 +246,15 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         }
     }
     hmp_info_migrate_ram_features(mon, info);
+    if (json_object_has_member(info, "postcopy-blocktime")) {
+        g_autofree char *v = hmp_uint_list(
+            json_object_get_array_member(info, "postcopy-vcpu-blocktime"));
+
+        monitor_printf(mon, "postcopy blocktime: %u\n",
+                       (unsigned)json_object_get_int_member(
+                           info, "postcopy-blocktime"));
+        monitor_printf(mon, "postcopy vcpu blocktime: %s\n", v);
+    }
     if (json_object_has_member(info, "socket-address")) {
         JsonArray *arr = json_object_get_array_member(info, "socket-address");
 
@@ -211,6 +285,9 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         monitor_printf(mon, "x-implied-downtime: %" PRIu64 " ms\n",
                        (uint64_t)json_object_get_int_member(
                            info, "x-implied-downtime-ms"));
+    }
+    if (json_object_has_member(info, "postcopy-latency")) {
+        hmp_dump_latency(mon, info);
     }
     json_object_unref(info);
 }

@@ -27,6 +27,8 @@
 #include "migration/wire.h"
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
+#include "migration/migration-postcopy.h"
+#include "migration/postcopy-blocktime.h"
 #include "io/channel-buffer.h"
 #include "migration/tls.h"
 #include "migration/multifd.h"
@@ -240,6 +242,7 @@ void migration_object_init(void)
         qemu_sem_init(&s->pause_sem, 0);
         qemu_sem_init(&s->rate_limit_sem, 0);
         qemu_sem_init(&s->postcopy_pause_sem, 0);
+        qemu_sem_init(&s->rp_state.rp_sem, 0);
         postcopy_req_queue_init(&s->page_requests);
     } else {
         migration_options_finalize(&s->opts);
@@ -252,6 +255,10 @@ void migration_object_init(void)
     if (!mis) {
         mis = current_incoming = g_new0(MigrationIncomingState, 1);
         qemu_mutex_init(&mis->rp_mutex);
+        qemu_mutex_init(&mis->preempt_lock);
+        qemu_sem_init(&mis->preempt_progress, 0);
+        qemu_sem_init(&mis->postcopy_pause_sem_dst, 0);
+        qemu_sem_init(&mis->preempt_resume_sem, 0);
     }
     mis->state = MIGRATION_STATUS_NONE;
     mis->started = false;
@@ -292,9 +299,10 @@ void migrate_set_error(MigrationState *s, Error *err)
 
 /* -------------------------------------------------------- source: counters */
 
-static uint64_t migration_transferred_now(MigrationState *s)
+uint64_t migration_transferred_now(MigrationState *s)
 {
-    uint64_t b = stat64_get(&s->stats.multifd_bytes);
+    uint64_t b = stat64_get(&s->stats.multifd_bytes) +
+                 s->prev_channels_bytes;
 
     if (s->to_dst_file) {
         b += qemu_file_transferred(s->to_dst_file);
@@ -308,7 +316,7 @@ static uint64_t migration_pages_sent(MigrationState *s)
            stat64_get(&s->stats.zero_pages);
 }
 
-static void migration_window_start(MigrationState *s, int64_t now)
+void migration_window_start(MigrationState *s, int64_t now)
 {
     s->iteration_start_time = now;
     s->iteration_initial_bytes = migration_transferred_now(s);
@@ -377,64 +385,11 @@ static void migration_rate_limit(MigrationState *s)
 
 /* ------------------------------------------------------- source: return path */
 
-static bool rp_error(MigrationState *s, Error *err)
+bool rp_error(MigrationState *s, Error *err)
 {
     migrate_set_error(s, err);
     s->rp_state.error = true;
     return false;
-}
-
-static uint64_t ldq_be_p(const uint8_t *p)
-{
-    return ((uint64_t)ldl_be_p(p) << 32) | ldl_be_p(p + 4);
-}
-
-/* REQ_PAGES(_ID): check and queue; wake the migration thread. */
-static bool rp_req_pages(MigrationState *s, uint16_t type, uint16_t len,
-                         const uint8_t *buf)
-{
-    uint64_t start = ldq_be_p(buf);
-    uint32_t rlen = ldl_be_p(buf + 8);
-    char name[QEMU_VM_COUNTED_STRING_MAX + 1];
-    Error *err = NULL;
-
-    if (type == MIG_RP_MSG_REQ_PAGES_ID) {
-        size_t n;
-
-        if (len < MIG_RP_MSG_REQ_PAGES_ID_MIN_LEN) {
-            error_setg(&err, "Return path: REQ_PAGES_ID of length %u is too "
-                       "short", len);
-            return rp_error(s, err);
-        }
-        n = buf[12];
-        if (len != 13 + n || n == 0) {
-            error_setg(&err, "Return path: REQ_PAGES_ID of length %u with a "
-                       "block name of %zu bytes", len, n);
-            return rp_error(s, err);
-        }
-        memcpy(name, buf + 13, n);
-        name[n] = 0;
-        if (strlen(name) != n) {
-            error_setg(&err, "Return path: REQ_PAGES_ID block name with a "
-                       "NUL byte");
-            return rp_error(s, err);
-        }
-    }
-    if (!migrate_postcopy_ram()) {
-        error_setg(&err, "Return path: page request while postcopy-ram is "
-                   "off");
-        return rp_error(s, err);
-    }
-    if (!postcopy_req_queue_add(&s->page_requests,
-                                type == MIG_RP_MSG_REQ_PAGES_ID ? name : NULL,
-                                start, rlen, &err)) {
-        error_prepend(&err, "Return path: ");
-        return rp_error(s, err);
-    }
-    stat64_add(&s->stats.postcopy_requests, 1);
-    /* a migration thread sleeping on the rate limit sends it now */
-    qemu_sem_post(&s->rate_limit_sem);
-    return true;
 }
 
 /* Handle one message; false ends the thread. */
@@ -468,10 +423,9 @@ static bool rp_handle(MigrationState *s, uint16_t type, uint16_t len,
     case MIG_RP_MSG_REQ_PAGES_ID:
         return rp_req_pages(s, type, len, buf);
     case MIG_RP_MSG_RECV_BITMAP:
+        return rp_recv_bitmap(s, len, buf);
     case MIG_RP_MSG_RESUME_ACK:
-        error_setg(&err, "Return path: message type %u is for postcopy "
-                   "recovery, which is not built yet", type);
-        return rp_error(s, err);
+        return rp_resume_ack(s, ldl_be_p(buf));
     default:
         error_setg(&err, "Return path: message type %u is not supported "
                    "by QEMU 7.2 streams", type);
@@ -546,10 +500,12 @@ static void *source_return_path_thread(void *opaque)
         }
     }
     trace_source_return_path_thread_end(s->rp_state.error);
+    /* a recovery waiting for bitmaps or RESUME_ACK learns it ended */
+    qemu_sem_post(&s->rp_state.rp_sem);
     return NULL;
 }
 
-static bool open_return_path_on_source(MigrationState *s, Error **errp)
+bool open_return_path_on_source(MigrationState *s, Error **errp)
 {
     s->rp_state.from_dst_file = qemu_file_get_return_path(s->to_dst_file);
     if (!s->rp_state.from_dst_file) {
@@ -566,7 +522,7 @@ static bool open_return_path_on_source(MigrationState *s, Error **errp)
 }
 
 /* Wait for the RP thread to end (the destination's SHUT); false on error. */
-static bool await_return_path_close_on_source(MigrationState *s)
+bool await_return_path_close_on_source(MigrationState *s)
 {
     if (!s->rp_state.rp_thread_created) {
         return true;
@@ -584,7 +540,7 @@ static bool await_return_path_close_on_source(MigrationState *s)
 static void migrate_fd_cleanup_bh(void *opaque);
 
 /* Move to failed from whatever running state we are in. */
-static void migration_fail(MigrationState *s, Error *err)
+void migration_fail(MigrationState *s, Error *err)
 {
     MigrationStatus st;
 
@@ -600,22 +556,20 @@ static void migration_fail(MigrationState *s, Error *err)
     } while (!migrate_set_state(&s->state, st, MIGRATION_STATUS_FAILED));
 }
 
-static void postcopy_on_error(MigrationState *s, Error *err);
-
 /*
  * The file's error (if any) as the migration's error.  In postcopy an
  * error pauses the migration instead (postcopy_on_error).
  */
-static bool migration_check_file(MigrationState *s)
+bool migration_check_file(MigrationState *s)
 {
     Error *err = NULL;
 
     if (qemu_file_get_error_obj(s->to_dst_file, &err) || s->rp_state.error) {
         if (qatomic_read(&s->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-            postcopy_on_error(s, err);
-        } else {
-            migration_fail(s, err);
+            /* true when a recovery brought it back: go on */
+            return postcopy_on_error(s, err);
         }
+        migration_fail(s, err);
         return false;
     }
     return true;
@@ -625,7 +579,7 @@ static bool migration_check_file(MigrationState *s)
  * pause-before-switchover: wait in pre-switchover until migrate-continue
  * (or a cancel).  Called with the BQL held; drops it while waiting.
  */
-static bool migration_maybe_pause(MigrationState *s, MigrationStatus *cur)
+bool migration_maybe_pause(MigrationState *s, MigrationStatus *cur)
 {
     if (!migrate_pause_before_switchover()) {
         return true;
@@ -682,155 +636,6 @@ static void migration_completion(MigrationState *s)
     migrate_set_state(&s->state, cur, MIGRATION_STATUS_COMPLETED);
 }
 
-static void postcopy_start(MigrationState *s);
-static void postcopy_completion(MigrationState *s);
-
-/* ------------------------------------------------- source: postcopy */
-
-/*
- * An error in postcopy: the guest may run on the destination with part
- * of its memory here, so nothing is dropped.  If the destination said it
- * failed (SHUT) before it could reach POSTCOPY_RUN (no PONG 3), its guest
- * never ran: the migration fails and the guest runs on here.  Otherwise
- * both channels are shut down and the migration is paused, its RAM and
- * device state kept for a recovery (not built yet: it stays paused).
- */
-static void postcopy_on_error(MigrationState *s, Error *err)
-{
-    if (qatomic_read(&s->rp_state.shut_received) &&
-        !qatomic_read(&s->rp_state.package_loaded)) {
-        migration_fail(s, err);
-        return;
-    }
-    if (err) {
-        migrate_set_error(s, err);
-    }
-    qemu_mutex_lock(&s->qemu_file_lock);
-    qemu_file_shutdown(s->to_dst_file);
-    qemu_mutex_unlock(&s->qemu_file_lock);
-    if (!migrate_set_state(&s->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
-                           MIGRATION_STATUS_POSTCOPY_PAUSED)) {
-        return;
-    }
-    qemu_mutex_lock(&s->error_mutex);
-    trace_postcopy_pause(s->error ? error_get_pretty(s->error) : "");
-    qemu_mutex_unlock(&s->error_mutex);
-    /* recovery (migrate -r) would post this; until then we stay paused */
-    qemu_sem_wait(&s->postcopy_pause_sem);
-}
-
-/* Build the package: LISTEN, every device's state, PING 3, RUN. */
-static bool postcopy_send_package(MigrationState *s, QEMUFile *f,
-                                  Error **errp)
-{
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(64 * KiB);
-    QEMUFile *fb = qemu_file_new_output(QIO_CHANNEL(bioc));
-    bool ok;
-
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    qemu_savevm_send_postcopy_listen(fb);
-    ok = qemu_savevm_state_devices(fb, errp) == 0;
-    if (ok) {
-        qemu_savevm_send_ping(fb, MIGRATION_PING_POSTCOPY_PACKAGE);
-        qemu_savevm_send_postcopy_run(fb);
-        qemu_fflush(fb);
-        ok = qemu_file_get_error_obj(fb, errp) == 0 &&
-             qemu_savevm_send_packaged(f, bioc->data, bioc->usage, errp);
-    }
-    trace_postcopy_send_package(bioc->usage, ok);
-    qemu_fclose(fb);
-    return ok;
-}
-
-/*
- * migrate-start-postcopy took effect: stop the VM, send the discard list
- * and the device state, and go on in postcopy-active sending the rest of
- * RAM while the destination runs the guest (facts 5.2).
- */
-static void postcopy_start(MigrationState *s)
-{
-    MigrationStatus cur = MIGRATION_STATUS_ACTIVE;
-    QEMUFile *f = s->to_dst_file;
-    Error *err = NULL;
-    bool ok = false;
-
-    trace_postcopy_start();
-    bql_lock();
-    s->downtime_start = now_ms();
-    stat64_set(&s->stats.precopy_bytes, migration_transferred_now(s));
-    s->vm_was_running = runstate_is_running();
-    global_state_store();
-    if (vm_stop_force_state(RUN_STATE_FINISH_MIGRATE) < 0 ||
-        !migration_maybe_pause(s, &cur)) {
-        bql_unlock();
-        migration_fail(s, NULL);
-        return;
-    }
-    if (!migrate_set_state(&s->state, cur,
-                           MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
-        /* cancelled meanwhile */
-        bql_unlock();
-        return;
-    }
-    qemu_file_set_rate_limit(f, 0);
-    if (qemu_savevm_state_complete_precopy_non_postcopy(f, &err) == 0 &&
-        ram_postcopy_send_discard_bitmap(f, &err)) {
-        qemu_savevm_send_ping(f, MIGRATION_PING_POSTCOPY_DISCARD);
-        ok = postcopy_send_package(s, f, &err);
-    }
-    if (ok) {
-        qemu_savevm_send_ping(f, MIGRATION_PING_POSTCOPY_SENT);
-        if (migrate_release_ram()) {
-            ram_postcopy_migrated_memory_release();
-        }
-        s->downtime = now_ms() - s->downtime_start;
-        stat64_set(&s->stats.downtime_bytes,
-                   migration_transferred_now(s) -
-                   stat64_get(&s->stats.precopy_bytes));
-    }
-    bql_unlock();
-    if (!ok) {
-        /*
-         * Nothing of the package reached the destination: its guest never
-         * ran, this one runs on (migration_iteration_finish).
-         */
-        migration_fail(s, err);
-        return;
-    }
-    qemu_file_reset_rate_limit(f);
-    qemu_file_set_rate_limit(f, migrate_max_postcopy_bandwidth() /
-                                (1000 / MIGRATION_BUFFER_DELAY_MS));
-    migration_window_start(s, now_ms());
-    migration_check_file(s);
-}
-
-/* Nothing is left to send in postcopy: the rest of RAM, EOF, SHUT. */
-static void postcopy_completion(MigrationState *s)
-{
-    Error *err = NULL;
-
-    trace_postcopy_completion();
-    qemu_file_set_rate_limit(s->to_dst_file, 0);
-    if (qemu_savevm_state_complete_postcopy(s->to_dst_file, &err) < 0) {
-        postcopy_on_error(s, err);
-        return;
-    }
-    if (!await_return_path_close_on_source(s) ||
-        !migration_check_file(s)) {
-        if (qatomic_read(&s->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-            postcopy_on_error(s, NULL);
-        }
-        return;
-    }
-    stat64_set(&s->stats.transferred, migration_transferred_now(s));
-    stat64_set(&s->stats.postcopy_bytes,
-               stat64_get(&s->stats.transferred) -
-               stat64_get(&s->stats.precopy_bytes) -
-               stat64_get(&s->stats.downtime_bytes));
-    migrate_set_state(&s->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
-                      MIGRATION_STATUS_COMPLETED);
-}
-
 /* One step of the loop: true when the migration left the iteration phase. */
 static bool migration_iteration_run(MigrationState *s)
 {
@@ -847,7 +652,8 @@ static bool migration_iteration_run(MigrationState *s)
     if (!pending || pending < s->threshold_size) {
         trace_migration_thread_low_pending(pending);
         if (in_postcopy) {
-            postcopy_completion(s);
+            /* false: it paused and was recovered, the loop goes on */
+            return postcopy_completion(s);
         } else {
             migration_completion(s);
         }
@@ -860,8 +666,7 @@ static bool migration_iteration_run(MigrationState *s)
         return false;
     }
     if (qemu_savevm_state_iterate(s->to_dst_file) < 0) {
-        migration_check_file(s);
-        return true;
+        return !migration_check_file(s);
     }
     return false;
 }
@@ -907,6 +712,12 @@ static void *migration_thread(void *opaque)
     Error *err = NULL;
 
     trace_migration_thread_setup_start();
+    /* right after the main channel: the destination tells them by order */
+    if (migrate_postcopy_ram() && migrate_postcopy_preempt() &&
+        !postcopy_preempt_connect(s, &err)) {
+        migration_fail(s, err);
+        goto out;
+    }
     qemu_savevm_state_header(f);
     /* postcopy always needs the return path, for page requests */
     if (migrate_return_path() || migrate_postcopy_ram()) {
@@ -936,7 +747,8 @@ static void *migration_thread(void *opaque)
 
     while (qatomic_read(&s->state) == MIGRATION_STATUS_ACTIVE ||
            qatomic_read(&s->state) == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
-        if (!qemu_file_rate_limit(f) ||
+        /* a postcopy recovery replaces the file */
+        if (!qemu_file_rate_limit(s->to_dst_file) ||
             postcopy_req_queue_has(&s->page_requests)) {
             if (migration_iteration_run(s)) {
                 break;
@@ -986,6 +798,7 @@ static void migrate_fd_cleanup_bh(void *opaque)
     if (f) {
         qemu_fclose(f);
     }
+    postcopy_preempt_close_source(s);
     migrate_set_state(&s->state, MIGRATION_STATUS_CANCELLING,
                       MIGRATION_STATUS_CANCELLED);
     qemu_mutex_lock(&s->error_mutex);
@@ -1008,6 +821,9 @@ void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error)
 {
     QEMUFile *f;
 
+    if (postcopy_resume_connected(s, ioc, error)) {
+        return;
+    }
     if (error) {
         migrate_fd_error(s, error);
         return;
@@ -1071,11 +887,6 @@ static bool migrate_prepare(MigrationState *s, bool blk, bool inc,
 {
     MigrationStatus st = qatomic_read(&s->state);
 
-    if (resume) {
-        error_setg(errp, "Cannot resume: postcopy recovery is not built yet "
-                   "in Godwit");
-        return false;
-    }
     if (blk || inc) {
         error_setg(errp, "QEMU compiled without old-style (blk/-b, inc/-i) "
                    "block migration: block migration is not supported");
@@ -1100,6 +911,7 @@ static bool migrate_prepare(MigrationState *s, bool blk, bool inc,
     if (migrate_postcopy_ram() && !postcopy_ram_source_check(errp)) {
         return false;
     }
+
     migrate_init(s);
     if (!migrate_set_state(&s->state, st, MIGRATION_STATUS_SETUP)) {
         error_setg(errp, QERR_MIGRATION_ACTIVE);
@@ -1127,12 +939,22 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
     const char *p;
     Error *err = NULL;
 
+    if (qapi_arg_bool(args, "resume", false)) {
+        postcopy_resume_start(s, uri, errp);
+        return NULL;
+    }
+    if (migrate_postcopy_ram() && migrate_postcopy_preempt() &&
+        !postcopy_preempt_check(uri, errp)) {
+        return NULL;
+    }
     if (!migrate_prepare(s, qapi_arg_bool(args, "blk", false),
                          qapi_arg_bool(args, "inc", false),
                          qapi_arg_bool(args, "resume", false), errp)) {
         return NULL;
     }
     trace_qmp_migrate(uri);
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
     if (!migration_tls_check(uri, true, &err) ||
         !migration_multifd_uri_check(uri, &err)) {
         /* nothing started: fail below with this error */
@@ -1187,6 +1009,9 @@ void migrate_fd_cancel(MigrationState *s)
     if (f) {
         /* fails the file first, then wakes readers/writers on both ways */
         qemu_file_shutdown(f);
+    }
+    if (s->postcopy_qemufile_src) {
+        qemu_file_shutdown(s->postcopy_qemufile_src);
     }
     qemu_mutex_unlock(&s->qemu_file_lock);
     multifd_send_shutdown();
@@ -1261,40 +1086,6 @@ JsonNode *qmp_migrate_set_parameters(JsonObject *args, Error **errp)
 JsonNode *qmp_query_migrate_parameters(JsonObject *args, Error **errp)
 {
     return qapi_node_object(migrate_params_to_json(&migrate_get_current()->opts));
-}
-
-JsonNode *qmp_migrate_start_postcopy(JsonObject *args, Error **errp)
-{
-    MigrationState *s = migrate_get_current();
-
-    if (!migrate_postcopy_ram()) {
-        error_setg(errp, "Enable postcopy with migrate_set_capability before "
-                   "the start of migration");
-        return NULL;
-    }
-    if (qatomic_read(&s->state) == MIGRATION_STATUS_NONE) {
-        error_setg(errp, "Postcopy must be started after migration has been "
-                   "started");
-        return NULL;
-    }
-    /* as QEMU: no error once the migration ended (that would be racy) */
-    qatomic_set(&s->start_postcopy, true);
-    qemu_sem_post(&s->rate_limit_sem);
-    return NULL;
-}
-
-JsonNode *qmp_migrate_pause(JsonObject *args, Error **errp)
-{
-    error_setg(errp, "migrate-pause: postcopy recovery is not built yet in "
-               "Godwit");
-    return NULL;
-}
-
-JsonNode *qmp_migrate_recover(JsonObject *args, Error **errp)
-{
-    error_setg(errp, "migrate-recover: postcopy recovery is not built yet "
-               "in Godwit");
-    return NULL;
 }
 
 /* -------------------------------------------------------- query-migrate */
@@ -1413,6 +1204,9 @@ static void fill_destination_info(JsonObject *info,
     if (st == MIGRATION_STATUS_NONE) {
         return;
     }
+    if (mis->blocktime) {
+        postcopy_blocktime_fill_info(mis->blocktime, info);
+    }
     if (st == MIGRATION_STATUS_FAILED && mis->error) {
         json_object_set_string_member(info, "error-desc",
                                       error_get_pretty(mis->error));
@@ -1447,7 +1241,7 @@ void migration_incoming_add_socket_address(MigrationIncomingState *mis,
     g_ptr_array_add(mis->socket_address_list, addr);
 }
 
-static bool rp_send(MigrationIncomingState *mis, uint16_t type, uint16_t len,
+bool rp_send(MigrationIncomingState *mis, uint16_t type, uint16_t len,
                     const uint8_t *data, Error **errp)
 {
     bool ok;
@@ -1503,37 +1297,8 @@ bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value,
     return rp_send(mis, MIG_RP_MSG_SHUT, sizeof(buf), buf, errp);
 }
 
-bool migrate_send_rp_req_pages(MigrationIncomingState *mis, RAMBlock *rb,
-                               uint64_t start, uint64_t len, Error **errp)
-{
-    uint8_t buf[MIG_RP_MSG_REQ_PAGES_ID_MIN_LEN + QEMU_VM_COUNTED_STRING_MAX];
-    size_t n = strlen(rb->idstr);
-    bool same, ok;
-
-    stl_be_p(buf, start >> 32);
-    stl_be_p(buf + 4, start);
-    stl_be_p(buf + 8, len);
-    /* the block cache and the send under one lock: one order for both */
-    qemu_mutex_lock(&mis->rp_mutex);
-    same = mis->last_rb_req == rb;
-    if (!same) {
-        buf[12] = n;
-        memcpy(buf + 13, rb->idstr, n);
-    }
-    qemu_mutex_unlock(&mis->rp_mutex);
-    ok = rp_send(mis, same ? MIG_RP_MSG_REQ_PAGES : MIG_RP_MSG_REQ_PAGES_ID,
-                 same ? MIG_RP_MSG_REQ_PAGES_LEN
-                      : MIG_RP_MSG_REQ_PAGES_ID_MIN_LEN + n, buf, errp);
-    if (ok) {
-        qemu_mutex_lock(&mis->rp_mutex);
-        mis->last_rb_req = rb;
-        qemu_mutex_unlock(&mis->rp_mutex);
-    }
-    return ok;
-}
-
 /* Close the return path (SHUT first) and the incoming file. */
-static void migration_incoming_state_destroy(MigrationIncomingState *mis,
+void migration_incoming_state_destroy(MigrationIncomingState *mis,
                                              bool error)
 {
     QEMUFile *rp;
@@ -1645,105 +1410,28 @@ static void *process_incoming_migration_thread(void *opaque)
     return NULL;
 }
 
-/* ------------------------------------------------------ destination: postcopy */
-
-/* Main thread, BQL: POSTCOPY_RUN was loaded. */
-static void postcopy_incoming_run_bh(void *opaque)
-{
-    trace_postcopy_incoming_run_bh(autostart);
-    /* as QEMU 7.2: in postcopy the run state follows autostart */
-    if (autostart) {
-        vm_start();
-    } else {
-        runstate_set(RUN_STATE_PAUSED);
-    }
-}
-
-void migration_incoming_postcopy_run(MigrationIncomingState *mis)
-{
-    qemu_bh_schedule_oneshot(postcopy_incoming_run_bh, mis);
-}
-
-/*
- * Main thread, BQL: the listen thread ended.  Both loading threads are
- * joined already.
- */
-static void postcopy_incoming_done_bh(void *opaque)
-{
-    MigrationIncomingState *mis = opaque;
-    PostcopyState ps = postcopy_state_get();
-
-    if (mis->listen_thread_created) {
-        qemu_thread_join(&mis->listen_thread);
-        mis->listen_thread_created = false;
-    }
-    trace_postcopy_incoming_done(mis->load_ok, postcopy_state_name(ps));
-    if (mis->load_ok) {
-        postcopy_ram_incoming_cleanup(mis);
-        postcopy_state_set(POSTCOPY_INCOMING_END);
-        qemu_loadvm_state_cleanup();
-        migration_incoming_state_destroy(mis, false);
-        postcopy_state_set(POSTCOPY_INCOMING_NONE);
-        migrate_set_state(&mis->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
-                          MIGRATION_STATUS_COMPLETED);
-        return;
-    }
-    if (ps != POSTCOPY_INCOMING_RUNNING) {
-        /* the guest never ran here: the source still has all of it */
-        postcopy_ram_incoming_cleanup(mis);
-        migrate_set_state(&mis->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
-                          MIGRATION_STATUS_FAILED);
-        error_report("load of migration failed: %s",
-                     mis->error ? error_get_pretty(mis->error) : "unknown");
-        migration_incoming_state_destroy(mis, true);
-        exit(EXIT_FAILURE);
-    }
-    /*
-     * The guest runs with part of its memory still on the source: keep
-     * every page and every thread (vCPUs wait on missing pages), tell the
-     * source by shutting the channel down, and wait for a recovery (not
-     * built yet).
-     */
-    error_report("postcopy paused: %s",
-                 mis->error ? error_get_pretty(mis->error) : "unknown");
-    qemu_file_shutdown(mis->from_src_file);
-    migrate_set_state(&mis->state, MIGRATION_STATUS_POSTCOPY_ACTIVE,
-                      MIGRATION_STATUS_POSTCOPY_PAUSED);
-}
-
-void migration_incoming_postcopy_done(MigrationIncomingState *mis, bool ok,
-                                      Error *err)
-{
-    /* the package loader may still run (or may have failed): wait for it */
-    if (mis->thread_created) {
-        qemu_thread_join(&mis->thread);
-        mis->thread_created = false;
-    }
-    if (!mis->load_ok) {
-        ok = false;          /* the package failed: its error comes first */
-        error_free(err);
-    } else if (!ok) {
-        error_free(mis->error);
-        mis->error = err;
-    }
-    mis->load_ok = ok;
-    qemu_bh_schedule_oneshot(postcopy_incoming_done_bh, mis);
-}
-
 void migration_incoming_process_channel(QIOChannel *ioc)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
     MigrationStatus st = qatomic_read(&mis->state);
 
+    if (postcopy_incoming_recover_channel(mis, ioc)) {
+        return;
+    }
     if (mis->from_src_file) {
-        /* one channel per migration until multifd/preempt exist */
-        trace_migration_incoming_extra_channel(qio_channel_type_name(ioc));
+        /* the second one is the preempt channel (7.2: by order alone) */
+        if (!postcopy_preempt_incoming_channel(mis, ioc)) {
+            trace_migration_incoming_extra_channel(
+                qio_channel_type_name(ioc));
+        }
         return;
     }
     mis->from_src_file = qemu_file_new_input(ioc);
-    if (mis->listener && !migrate_multifd()) {
+    if (mis->listener && !migrate_multifd() &&
+        !(migrate_postcopy_ram() && migrate_postcopy_preempt())) {
         /* stop accepting, keep the address until the load ends
-         * (multifd: its channels come through the same listener) */
+         * (multifd and preempt: their channels come through the same
+         * listener) */
         qio_net_listener_set_client_func(mis->listener, NULL, NULL, NULL);
     }
     migrate_set_state(&mis->state, st, MIGRATION_STATUS_ACTIVE);

@@ -97,6 +97,14 @@ typedef struct MigrationState {
         /* PONG 3 seen: the destination loaded the postcopy package up to
          * its POSTCOPY_RUN, so its guest may run (atomic) */
         bool package_loaded;
+        /*
+         * postcopy recovery: the RP thread posts rp_sem when every
+         * block's received bitmap was reloaded, on RESUME_ACK, and when
+         * it ends; the counts are atomic
+         */
+        QemuSemaphore rp_sem;
+        unsigned bitmaps_expected;
+        unsigned bitmaps_received;
     } rp_state;
 
     /* ---- postcopy (source) */
@@ -106,6 +114,19 @@ typedef struct MigrationState {
     PostcopyReqQueue page_requests;
     /* a paused postcopy waits here for recovery (not built yet) */
     QemuSemaphore postcopy_pause_sem;
+    /* the URI of migrate (main thread), for the preempt channel */
+    char *uri;
+    /* migrate -r is connecting (main thread) */
+    bool resume_connecting;
+    /* bytes written on the main channels a recovery replaced */
+    uint64_t prev_channels_bytes;
+    /*
+     * postcopy-preempt: the second channel, connected by the migration
+     * thread at its start; written by the return-path thread (under the
+     * RAM state's preempt lock); shut down under qemu_file_lock; closed
+     * by cleanup after both threads were joined.
+     */
+    QEMUFile *postcopy_qemufile_src;
 
     /* ---- owned by the migration thread while it runs (the main thread
      * reads the counters for query-migrate; they are single words) */
@@ -167,6 +188,42 @@ typedef struct MigrationIncomingState {
     bool listen_thread_created;
     /* the block of the last page request sent (under rp_mutex) */
     RAMBlock *last_rb_req;
+    /*
+     * postcopy-blocktime figures: created at LISTEN (incoming thread),
+     * kept after the end for query-migrate (see postcopy-blocktime.h)
+     */
+    struct PostcopyBlocktime *blocktime;
+    /*
+     * postcopy-preempt: the second incoming channel (main thread sets it
+     * when accepted), read by the preempt thread, which starts at LISTEN
+     * or when the channel comes, whichever is later.  Under preempt_lock:
+     * the file pointer, preempt_listening, preempt_thread_created.
+     */
+    QemuMutex preempt_lock;
+    QEMUFile *postcopy_qemufile_dst;
+    bool preempt_listening;
+    QemuThread preempt_thread;
+    bool preempt_thread_created;
+    /* set before the end shuts the channel: its error is no error */
+    bool preempt_stopping;
+    /* the preempt thread ended (posted after each placement too) */
+    QemuSemaphore preempt_progress;
+    bool preempt_thread_done;
+
+    /*
+     * ---- postcopy recovery (destination).  The listen thread parks on
+     * postcopy_pause_sem_dst in postcopy-paused; migrate-recover listens
+     * again (recover_listening, main thread) and the next channel becomes
+     * the main one (PAUSED -> RECOVER, the thread is woken), the one after
+     * it the preempt channel (the preempt thread, parked on
+     * preempt_resume_sem, is woken).  from_src_file is swapped under
+     * preempt_lock.
+     */
+    QemuSemaphore postcopy_pause_sem_dst;
+    QemuSemaphore preempt_resume_sem;
+    bool recover_listening;
+    bool recover_main_arrived;
+    bool preempt_parked;             /* atomic */
 } MigrationIncomingState;
 
 /* The one accessor for each side. */
@@ -238,6 +295,27 @@ void migration_incoming_postcopy_done(MigrationIncomingState *mis, bool ok,
  * paused.  Incoming thread.
  */
 void migration_incoming_postcopy_run(MigrationIncomingState *mis);
+/*
+ * postcopy-preempt on the destination (migration-postcopy.c): LISTEN
+ * (incoming thread) lets the preempt thread start; the listen thread
+ * drains the preempt channel at the end of the main stream; the end
+ * stops the thread and closes the channel (main thread).
+ */
+void postcopy_preempt_incoming_listen(MigrationIncomingState *mis);
+/*
+ * Recovery on the destination (migration-postcopy.c).  Listen thread: a
+ * load error after RUN pauses (postcopy-paused) until migrate-recover
+ * brought a new channel: true (@err taken), mis->from_src_file is the new
+ * one; false when the guest never ran here (the load fails with @err).  RECV_BITMAP answers
+ * with the block's received bitmap; RESUME goes back to postcopy-active,
+ * acknowledges and resends every outstanding page request.
+ */
+bool postcopy_incoming_pause(MigrationIncomingState *mis, Error *err);
+bool migrate_send_rp_recv_bitmap(MigrationIncomingState *mis, RAMBlock *rb,
+                                 Error **errp);
+bool postcopy_incoming_resume(MigrationIncomingState *mis, Error **errp);
+void postcopy_preempt_incoming_drain(MigrationIncomingState *mis);
+void postcopy_preempt_incoming_stop(MigrationIncomingState *mis);
 /* The outgoing migration is in its postcopy phase (postcopy-*). */
 bool migration_in_postcopy(void);
 

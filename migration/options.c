@@ -80,6 +80,8 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_RELEASE_RAM:
     case MIGRATION_CAPABILITY_XBZRLE:
     case MIGRATION_CAPABILITY_MULTIFD:
+    case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
+    case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
         return true;
     default:
         return false;
@@ -181,6 +183,16 @@ static bool caps_check(const bool *old, const bool *new, bool running,
         runstate_check(RUN_STATE_INMIGRATE) &&
         !postcopy_ram_supported_by_host(errp)) {
         error_prepend(errp, "Postcopy is not supported: ");
+        return false;
+    }
+    /* blocktime tells vCPUs apart by the thread id of each fault */
+    if (new[MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] &&
+        !old[MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] &&
+        runstate_check(RUN_STATE_INMIGRATE) &&
+        !postcopy_ram_thread_id_supported()) {
+        error_setg(errp, "postcopy-blocktime needs the thread id of each "
+                   "fault (UFFD_FEATURE_THREAD_ID), which userfaultfd does "
+                   "not offer on this host");
         return false;
     }
     return true;
@@ -1074,6 +1086,26 @@ bool migrate_pause_before_switchover(void)
 bool migrate_postcopy_ram(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM);
+}
+
+bool migrate_postcopy_blocktime(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME);
+}
+
+bool migrate_postcopy_preempt(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT);
+}
+
+bool migrate_preempt_pre_7_2(void)
+{
+    return opts()->globals.preempt_pre_7_2;
+}
+
+bool migrate_postcopy_preempt_break_huge(void)
+{
+    return opts()->globals.postcopy_preempt_break_huge;
 }
 
 bool migrate_release_ram(void)

@@ -47,6 +47,11 @@ bool migrate_events(void);
 bool migrate_return_path(void);
 bool migrate_pause_before_switchover(void);
 bool migrate_postcopy_ram(void);
+bool migrate_postcopy_blocktime(void);
+bool migrate_postcopy_preempt(void);
+/* -global migration.x-preempt-pre-7-2 / x-postcopy-preempt-break-huge */
+bool migrate_preempt_pre_7_2(void);
+bool migrate_postcopy_preempt_break_huge(void);
 bool migrate_release_ram(void);
 bool migrate_xbzrle(void);
 bool migrate_multifd(void);

@@ -27,6 +27,7 @@
 #include "migration/options.h"
 #include "migration/postcopy-ram.h"
 #include "migration/ram.h"
+#include "migration/postcopy-blocktime.h"
 #include "trace.h"
 
 #include <poll.h>
@@ -62,10 +63,10 @@ void postcopy_req_queue_reset(PostcopyReqQueue *q)
     qemu_mutex_unlock(&q->lock);
 }
 
-bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
-                            uint64_t start, uint64_t len, Error **errp)
+bool postcopy_req_resolve(PostcopyReqQueue *q, const char *name,
+                          uint64_t start, uint64_t len, RAMBlock **out,
+                          Error **errp)
 {
-    PostcopyPageRequest *r;
     RAMBlock *rb;
 
     if (name) {
@@ -107,6 +108,19 @@ bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
         error_setg(errp, "page request 0x%" PRIx64 "+0x%" PRIx64 " is "
                    "outside RAM block '%s' (length 0x%" PRIx64 ")", start,
                    len, rb->idstr, (uint64_t)rb->used_length);
+        return false;
+    }
+    *out = rb;
+    return true;
+}
+
+bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
+                            uint64_t start, uint64_t len, Error **errp)
+{
+    PostcopyPageRequest *r;
+    RAMBlock *rb;
+
+    if (!postcopy_req_resolve(q, name, start, len, &rb, errp)) {
         return false;
     }
     r = g_new0(PostcopyPageRequest, 1);
@@ -186,6 +200,8 @@ typedef struct PostcopyIncoming {
     PostcopyIncomingStats stats;
     /* THP turned off on these blocks at ADVISE (turned back on at the end) */
     bool thp_off;
+    /* postcopy-blocktime: mis->blocktime, set before the fault thread */
+    PostcopyBlocktime *bt;
 } PostcopyIncoming;
 
 static const char *const pc_state_names[] = {
@@ -561,6 +577,14 @@ static void pc_handle_fault(MigrationIncomingState *mis, PostcopyIncoming *pi,
         return;
     }
     key = rb->host + offset;
+    if (pi->bt) {
+        postcopy_blocktime_begin(pi->bt, (uintptr_t)key, ptid);
+        if (pc_host_page_received(rb, offset)) {
+            /* placed meanwhile (its end may have come before our begin) */
+            postcopy_blocktime_cancel(pi->bt, (uintptr_t)key, ptid);
+            return;
+        }
+    }
     qemu_mutex_lock(&pi->req_lock);
     fresh = g_hash_table_add(pi->requested, key);
     qemu_mutex_unlock(&pi->req_lock);
@@ -593,25 +617,23 @@ static void *postcopy_ram_fault_thread(void *opaque)
             { .fd = pi->uffd, .events = POLLIN },
             { .fd = pi->quit_fd, .events = POLLIN },
         };
-        ssize_t n;
+        /*
+         * Read first, poll only when nothing is pending: under a stream of
+         * faults this saves a system call per batch (the uffd is
+         * non-blocking).
+         */
+        ssize_t n = read(pi->uffd, msgs, sizeof(msgs));
 
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            trace_postcopy_ram_fault_thread_poll_error(errno);
-            break;
-        }
-        if (pfd[1].revents) {
-            break;
-        }
-        if (!(pfd[0].revents & POLLIN)) {
-            continue;
-        }
-        n = read(pi->uffd, msgs, sizeof(msgs));
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR) {
                 trace_postcopy_ram_fault_thread_poll_error(errno);
+                break;
+            }
+            if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+                trace_postcopy_ram_fault_thread_poll_error(errno);
+                break;
+            }
+            if (pfd[1].revents) {
                 break;
             }
             continue;
@@ -647,6 +669,18 @@ bool postcopy_ram_incoming_setup(MigrationIncomingState *mis, Error **errp)
     }
     if (postcopy_ram_thread_id_supported()) {
         features |= UFFD_FEATURE_THREAD_ID;
+    } else if (migrate_postcopy_blocktime()) {
+        error_setg(errp, "postcopy-blocktime needs the thread id of each "
+                   "fault (UFFD_FEATURE_THREAD_ID), which userfaultfd does "
+                   "not offer on this host");
+        return false;
+    }
+    if (migrate_postcopy_blocktime()) {
+        /* one incoming migration per process: it is never replaced */
+        if (!mis->blocktime) {
+            mis->blocktime = postcopy_blocktime_new();
+        }
+        pi->bt = mis->blocktime;
     }
     if (!uffd_api(pi->uffd, features, NULL, errp)) {
         return false;
@@ -743,6 +777,9 @@ static void pc_placed(PostcopyIncoming *pi, RAMBlock *rb, uint64_t offset)
     qemu_mutex_lock(&pi->req_lock);
     g_hash_table_remove(pi->requested, rb->host + offset);
     qemu_mutex_unlock(&pi->req_lock);
+    if (pi->bt) {
+        postcopy_blocktime_end(pi->bt, (uintptr_t)(rb->host + offset));
+    }
     qatomic_inc(&pi->stats.placed);
 }
 
@@ -843,4 +880,40 @@ bool postcopy_place_zero_page(MigrationIncomingState *mis, RAMBlock *rb,
     trace_postcopy_place_page(rb->idstr, offset, true);
     pc_placed(pi, rb, offset);
     return true;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+void postcopy_ram_resend_requests(MigrationIncomingState *mis)
+{
+    PostcopyIncoming *pi = mis->postcopy;
+    GList *keys, *l;
+    uint64_t n = 0;
+
+    if (!pi) {
+        return;
+    }
+    qemu_mutex_lock(&pi->req_lock);
+    keys = g_hash_table_get_keys(pi->requested);
+    qemu_mutex_unlock(&pi->req_lock);
+    for (l = keys; l; l = l->next) {
+        ram_addr_t offset;
+        RAMBlock *rb = qemu_ram_block_from_host(l->data, &offset);
+        Error *err = NULL;
+
+        if (!rb) {
+            continue;
+        }
+        if (!migrate_send_rp_req_pages(mis, rb, offset, rb->page_size,
+                                       &err)) {
+            /* broken again: they stay recorded for the next recovery */
+            trace_postcopy_request_failed(rb->idstr, offset,
+                                          error_get_pretty(err));
+            error_free(err);
+            break;
+        }
+        n++;
+    }
+    g_list_free(keys);
+    trace_postcopy_resend_requests(n);
 }

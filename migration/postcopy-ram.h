@@ -60,6 +60,13 @@ void postcopy_req_queue_reset(PostcopyReqQueue *q);
  */
 bool postcopy_req_queue_add(PostcopyReqQueue *q, const char *name,
                             uint64_t start, uint64_t len, Error **errp);
+/*
+ * The checks of postcopy_req_queue_add without queueing (the block of
+ * REQ_PAGES is remembered the same way): *@out is the block.
+ */
+bool postcopy_req_resolve(PostcopyReqQueue *q, const char *name,
+                          uint64_t start, uint64_t len, RAMBlock **out,
+                          Error **errp);
 /* Take the oldest request (g_free it), or NULL. */
 PostcopyPageRequest *postcopy_req_queue_take(PostcopyReqQueue *q);
 static inline bool postcopy_req_queue_has(PostcopyReqQueue *q)
@@ -136,6 +143,12 @@ bool postcopy_place_page(MigrationIncomingState *mis, RAMBlock *rb,
 /* The same for a host page of zeroes. */
 bool postcopy_place_zero_page(MigrationIncomingState *mis, RAMBlock *rb,
                               uint64_t offset, Error **errp);
+
+/*
+ * After POSTCOPY_RESUME: ask again for every page requested and not
+ * placed (their requests may have been lost with the old channel).
+ */
+void postcopy_ram_resend_requests(MigrationIncomingState *mis);
 
 /* Largest page size of any block: the size of a placement buffer. */
 size_t postcopy_max_page_size(void);

@@ -173,6 +173,15 @@ RamPostcopyLoad *ram_postcopy_load_new(RAMBlock *last_block)
     return pl;
 }
 
+void ram_postcopy_load_reset(RamPostcopyLoad *pl)
+{
+    if (pl) {
+        pl->got = 0;
+        pl->rb = NULL;
+        pl->last_recv_block = NULL;
+    }
+}
+
 void ram_postcopy_load_free(RamPostcopyLoad *pl)
 {
     if (pl) {

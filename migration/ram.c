@@ -92,6 +92,23 @@ typedef struct RAMState {
     bool xbzrle_enabled;
     /* the completion: the VM is stopped */
     bool last_stage;
+
+    /*
+     * postcopy-preempt, from the switch on (set before in_postcopy): the
+     * return-path thread sends requested host pages on the preempt
+     * channel while the migration thread sends the rest on the main one.
+     * Each host page is claimed whole (its dirty bits cleared, the count
+     * lowered) under bitmap_mutex by the one that sends it, so no page
+     * goes twice and no host page is split between the channels.
+     */
+    bool preempt;
+    QemuMutex bitmap_mutex;
+    struct {
+        QemuMutex lock;              /* the preempt file and the fields */
+        QEMUFile *f;
+        RAMBlock *last_sent_block;   /* CONTINUE on this channel */
+        uint64_t pages;              /* target pages sent on it */
+    } pre;
 } RAMState;
 
 /*
@@ -398,6 +415,55 @@ static RAMBlock *ram_next_block(RAMBlock *rb)
 }
 
 /*
+ * postcopy-preempt: clear the dirty bits of the host page of @rb from
+ * target page @first (aligned) under bitmap_mutex, noting them in
+ * @claimed (bit i: page first + i); returns how many.
+ */
+static unsigned long ram_claim_host_page(RAMState *rs, RAMBlock *rb,
+                                         unsigned long first,
+                                         unsigned long *claimed)
+{
+    unsigned long hp = rb->page_size >> TARGET_PAGE_BITS;
+    unsigned long end = MIN(first + hp, ramblock_pages(rb)), n = 0;
+
+    qemu_mutex_lock(&rs->bitmap_mutex);
+    for (unsigned long p = first; p < end; p++) {
+        if (test_and_clear_bit(p, rb->bmap)) {
+            set_bit(p - first, claimed);
+            n++;
+        }
+    }
+    qatomic_set(&rs->migration_dirty_pages, rs->migration_dirty_pages - n);
+    qemu_mutex_unlock(&rs->bitmap_mutex);
+    return n;
+}
+
+/* The claimed path of ram_save_host_page (postcopy with preempt). */
+static unsigned long ram_save_host_page_claimed(RAMState *rs, QEMUFile *f,
+                                                RAMBlock *rb,
+                                                unsigned long page,
+                                                unsigned long *next)
+{
+    unsigned long hp = rb->page_size >> TARGET_PAGE_BITS;
+    unsigned long first = QEMU_ALIGN_DOWN(page, hp);
+    unsigned long end = MIN(first + hp, ramblock_pages(rb));
+    unsigned long word = 0, *claimed = hp <= BITS_PER_LONG ? &word
+                                                           : bitmap_new(hp);
+    unsigned long n = ram_claim_host_page(rs, rb, first, claimed);
+
+    for (unsigned long p = first; n && p < end; p++) {
+        if (test_bit(p - first, claimed)) {
+            ram_save_page(rs, f, rb, p);
+        }
+    }
+    if (claimed != &word) {
+        g_free(claimed);
+    }
+    *next = end;
+    return n;
+}
+
+/*
  * Send the dirty pages of the host page of @rb that holds target page
  * @page (dirty), in order: a huge page always goes whole and alone, so
  * that the destination can place it atomically in postcopy.  On a block of
@@ -414,6 +480,10 @@ static unsigned long ram_save_host_page(RAMState *rs, QEMUFile *f,
                                : ramblock_pages(rb);
     unsigned long n = 0, k;
 
+    if (rs->preempt) {
+        n = ram_save_host_page_claimed(rs, f, rb, page, next);
+        goto release;
+    }
     do {
         if (rb == rs->last_sent_block &&
             ram_zero_cache_untouched(&rs->zero, rb, page)) {
@@ -433,6 +503,7 @@ static unsigned long ram_save_host_page(RAMState *rs, QEMUFile *f,
         page = find_next_bit(rb->bmap, end, page);
     } while (page < end);
     *next = hp == 1 ? page : end;
+release:
     if (rs->in_postcopy && migrate_release_ram() &&
         !ram_release_after_write(rs, rb)) {
         /* release-ram: the host page is written, give it back */
@@ -549,6 +620,8 @@ static void ram_state_free(RAMState *rs)
         rb->clear_bmap = NULL;
     }
     ram_known_zero_free();
+    qemu_mutex_destroy(&rs->bitmap_mutex);
+    qemu_mutex_destroy(&rs->pre.lock);
     g_free(rs);
 }
 
@@ -611,6 +684,8 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
         return -ENOMEM;
     }
     rs = g_new0(RAMState, 1);
+    qemu_mutex_init(&rs->bitmap_mutex);
+    qemu_mutex_init(&rs->pre.lock);
     rs->stats = &migrate_get_current()->stats;
     rs->reqs = &migrate_get_current()->page_requests;
     RAMBLOCK_FOREACH(rb) {
@@ -717,6 +792,14 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
     ret = qemu_file_get_error(f);
+    if (!ret && rs->preempt && migrate_preempt_pre_7_2()) {
+        /* QEMU 7.2 machine types: the preempt channel ends with EOS too */
+        qemu_mutex_lock(&rs->pre.lock);
+        qemu_put_be64(rs->pre.f, RAM_SAVE_FLAG_EOS);
+        qemu_fflush(rs->pre.f);
+        ret = qemu_file_get_error(rs->pre.f);
+        qemu_mutex_unlock(&rs->pre.lock);
+    }
     trace_ram_save_complete(pages, ret);
     return ret;
 }
@@ -1184,8 +1267,161 @@ bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp)
     more = ram_postcopy_discard_send(f);
     qatomic_set(&rs->migration_dirty_pages, rs->migration_dirty_pages + more);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
+    rs->pre.f = migrate_get_current()->postcopy_qemufile_src;
+    rs->pre.last_sent_block = NULL;
+    /* requests come after LISTEN, which the package carries: after this */
+    rs->preempt = rs->pre.f != NULL;
     rs->in_postcopy = true;
     return qemu_file_get_error_obj(f, errp) == 0;
+}
+
+void ram_postcopy_resume_begin(void)
+{
+    RAMState *rs = ram_migration.save;
+
+    if (rs) {
+        /* no urgent page until the channels are back */
+        qatomic_set(&rs->preempt, false);
+    }
+}
+
+void ram_postcopy_reload_bitmap(RAMBlock *rb, const uint8_t *le_bits,
+                                uint64_t nbits)
+{
+    RAMState *rs = ram_migration.save;
+    uint64_t dirty = 0;
+
+    if (!rs || !rb->bmap) {
+        return;
+    }
+    qemu_mutex_lock(&rs->bitmap_mutex);
+    for (uint64_t i = 0; i < nbits; i++) {
+        /* page i: bit (i mod 8) of byte (i / 8), set = received */
+        if (le_bits[i / 8] & (1u << (i % 8))) {
+            clear_bit(i, rb->bmap);
+        } else {
+            set_bit(i, rb->bmap);
+            dirty++;
+        }
+    }
+    qemu_mutex_unlock(&rs->bitmap_mutex);
+    trace_ram_postcopy_reload_bitmap(rb->idstr, dirty);
+}
+
+void ram_postcopy_resume_prepare(QEMUFile *preempt)
+{
+    RAMState *rs = ram_migration.save;
+    uint64_t dirty = 0;
+    RAMBlock *rb;
+
+    if (!rs) {
+        return;
+    }
+    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+        if (rb->bmap) {
+            dirty += bitmap_count_one(rb->bmap, ramblock_pages(rb));
+        }
+    }
+    qatomic_set(&rs->migration_dirty_pages, dirty);
+    stat64_set(&rs->stats->dirty_pages, dirty);
+    rs->cur_block = NULL;
+    rs->cur_page = 0;
+    rs->last_sent_block = NULL;
+    ram_zero_cache_invalidate(&rs->zero);
+    qemu_mutex_lock(&rs->pre.lock);
+    rs->pre.f = preempt;
+    rs->pre.last_sent_block = NULL;
+    qemu_mutex_unlock(&rs->pre.lock);
+    qatomic_set(&rs->preempt, preempt != NULL);
+    trace_ram_postcopy_resume_prepare(dirty);
+}
+
+void ram_load_postcopy_reset_main(void)
+{
+    RAMLoadState *ls = ram_migration.load;
+
+    if (ls) {
+        ls->last_recv_block = NULL;
+        ram_postcopy_load_reset(ls->postcopy);
+    }
+}
+
+bool ram_postcopy_preempt_active(void)
+{
+    RAMState *rs = ram_migration.save;
+
+    return rs && qatomic_read(&rs->preempt);
+}
+
+bool ram_postcopy_send_urgent(RAMBlock *rb, uint64_t start, uint64_t len,
+                              Error **errp)
+{
+    RAMState *rs = ram_migration.save;
+    unsigned long hp = rb->page_size >> TARGET_PAGE_BITS;
+    unsigned long word = 0, *claimed;
+    bool ok = true;
+
+    if (!rs || !rs->preempt || !rb->bmap) {
+        error_setg(errp, "ram: requested page 0x%" PRIx64 " of block %s "
+                   "before the postcopy switch", start, rb->idstr);
+        return false;
+    }
+    claimed = hp <= BITS_PER_LONG ? &word : bitmap_new(hp);
+    for (uint64_t off = start; ok && off < start + len; off += rb->page_size) {
+        unsigned long first = off >> TARGET_PAGE_BITS, zero = 0, normal = 0;
+        unsigned long n;
+        QEMUFile *f = rs->pre.f;
+
+        bitmap_zero(claimed, hp);
+        n = ram_claim_host_page(rs, rb, first, claimed);
+        trace_ram_postcopy_send_urgent(rb->idstr, off, n);
+        if (!n) {
+            /* sent already, or being sent on the main channel */
+            continue;
+        }
+        qemu_mutex_lock(&rs->pre.lock);
+        for (unsigned long i = 0; i < hp; i++) {
+            uint64_t offset = (uint64_t)(first + i) << TARGET_PAGE_BITS;
+            uint8_t *host = rb->host + offset;
+            bool is_zero;
+
+            if (!test_bit(i, claimed)) {
+                continue;
+            }
+            is_zero = buffer_is_zero(host, TARGET_PAGE_SIZE);
+            offset |= is_zero ? RAM_SAVE_FLAG_ZERO : RAM_SAVE_FLAG_PAGE;
+            if (rb == rs->pre.last_sent_block) {
+                qemu_put_be64(f, offset | RAM_SAVE_FLAG_CONTINUE);
+            } else {
+                qemu_put_be64(f, offset);
+                qemu_put_counted_string(f, rb->idstr);
+                rs->pre.last_sent_block = rb;
+            }
+            if (is_zero) {
+                qemu_put_byte(f, 0);
+                zero++;
+            } else {
+                qemu_put_buffer(f, host, TARGET_PAGE_SIZE);
+                normal++;
+            }
+        }
+        qemu_fflush(f);
+        rs->pre.pages += n;
+        ok = qemu_file_get_error_obj(f, errp) == 0;
+        qemu_mutex_unlock(&rs->pre.lock);
+        stat64_add(&rs->stats->zero_pages, zero);
+        stat64_add(&rs->stats->normal_pages, normal);
+        if (ok && migrate_release_ram()) {
+            (void)ram_block_discard_range(rb, off, rb->page_size);
+        }
+    }
+    if (claimed != &word) {
+        g_free(claimed);
+    }
+    if (!ok) {
+        error_prepend(errp, "postcopy preempt channel: ");
+    }
+    return ok;
 }
 
 /* ------------------------------------------------------------ registration */

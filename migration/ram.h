@@ -42,6 +42,8 @@ RAMBlock *ram_load_record_block(QEMUFile *f, RAMBlock **last, int flags,
 
 /* ---- postcopy (ram.c and ram-postcopy.c) */
 
+typedef struct RamPostcopyLoad RamPostcopyLoad;
+
 /*
  * The postcopy switch, VM stopped (migration thread): the last bitmap
  * sync, then the discard list (ram_postcopy_discard_send); from now on the
@@ -55,11 +57,39 @@ bool ram_postcopy_send_discard_bitmap(QEMUFile *f, Error **errp);
  * canonicalisation.
  */
 uint64_t ram_postcopy_discard_send(QEMUFile *f);
+/*
+ * postcopy-preempt (return-path thread): send the dirty target pages of
+ * the host pages in [start, start+len) of @rb on the preempt channel at
+ * once, each host page whole, and flush.  A host page already sent, or
+ * taken by the migration thread meanwhile, is skipped (it arrives on the
+ * main channel).  False with @errp when the channel failed.
+ */
+bool ram_postcopy_send_urgent(RAMBlock *rb, uint64_t start, uint64_t len,
+                              Error **errp);
+/*
+ * Postcopy recovery, source (migration thread unless said): stop urgent
+ * sends; reload @rb's bitmap as "dirty = not received" from the
+ * destination's received bitmap (RP thread; bit i of byte i/8); then the
+ * dirty count and the scan start again, with @preempt as the new preempt
+ * channel (or NULL).
+ */
+void ram_postcopy_resume_begin(void);
+void ram_postcopy_reload_bitmap(RAMBlock *rb, const uint8_t *le_bits,
+                                uint64_t nbits);
+void ram_postcopy_resume_prepare(QEMUFile *preempt);
+/*
+ * Destination, the listen thread after a recovery: the host page being
+ * gathered was never placed (its bits are clear: it is sent again), and
+ * the next record names its block.
+ */
+void ram_load_postcopy_reset_main(void);
+void ram_postcopy_load_reset(RamPostcopyLoad *pl);
+/* The switch happened with a preempt channel: requests go through it. */
+bool ram_postcopy_preempt_active(void);
 /* release-ram at the switch: give back every host page already sent. */
 void ram_postcopy_migrated_memory_release(void);
 
 /* The destination's postcopy loader (listen thread). */
-typedef struct RamPostcopyLoad RamPostcopyLoad;
 RamPostcopyLoad *ram_postcopy_load_new(RAMBlock *last_block);
 void ram_postcopy_load_free(RamPostcopyLoad *pl);
 /*

@@ -30,6 +30,7 @@
 #include "migration/savevm.h"
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
+#include "migration/savevm-postcopy.h"
 #include "io/channel-buffer.h"
 #include "trace.h"
 
@@ -817,7 +818,7 @@ static const MigCmdArgs mig_cmd_args[MIG_CMD_MAX] = {
                                    .name = "SWITCHOVER_START" },
 };
 
-static void qemu_savevm_command_send(QEMUFile *f, int cmd, uint16_t len,
+void qemu_savevm_command_send(QEMUFile *f, int cmd, uint16_t len,
                                      const uint8_t *data)
 {
     assert(cmd > MIG_CMD_INVALID && cmd < MIG_CMD_MAX);
@@ -843,7 +844,7 @@ void qemu_savevm_send_ping(QEMUFile *f, uint32_t value)
     qemu_savevm_command_send(f, MIG_CMD_PING, sizeof(buf), buf);
 }
 
-static void put_be64_p(uint8_t *p, uint64_t v)
+void put_be64_p(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {
         p[i] = v;
@@ -851,7 +852,7 @@ static void put_be64_p(uint8_t *p, uint64_t v)
     }
 }
 
-static uint64_t get_be64_p(const uint8_t *p)
+uint64_t get_be64_p(const uint8_t *p)
 {
     uint64_t v = 0;
 
@@ -859,71 +860,6 @@ static uint64_t get_be64_p(const uint8_t *p)
         v = (v << 8) | p[i];
     }
     return v;
-}
-
-void qemu_savevm_send_postcopy_advise(QEMUFile *f)
-{
-    uint8_t buf[MIG_CMD_POSTCOPY_ADVISE_LEN_RAM];
-
-    put_be64_p(buf, qemu_ram_pagesize_summary());
-    put_be64_p(buf + 8, TARGET_PAGE_SIZE);
-    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_ADVISE, sizeof(buf), buf);
-}
-
-void qemu_savevm_send_postcopy_ram_discard(QEMUFile *f, const char *name,
-                                           unsigned n, const uint64_t *starts,
-                                           const uint64_t *lens)
-{
-    size_t name_len = strlen(name);
-    uint8_t buf[3 + QEMU_VM_COUNTED_STRING_MAX +
-                16 * MIG_CMD_POSTCOPY_RAM_DISCARD_MAX_RANGES];
-    size_t len = 0;
-
-    assert(name_len <= QEMU_VM_COUNTED_STRING_MAX);
-    assert(n >= 1 && n <= MIG_CMD_POSTCOPY_RAM_DISCARD_MAX_RANGES);
-    buf[len++] = MIG_CMD_POSTCOPY_RAM_DISCARD_VERSION;
-    buf[len++] = name_len;
-    memcpy(buf + len, name, name_len);
-    len += name_len;
-    buf[len++] = 0;
-    for (unsigned i = 0; i < n; i++) {
-        put_be64_p(buf + len, starts[i]);
-        put_be64_p(buf + len + 8, lens[i]);
-        len += 16;
-    }
-    trace_savevm_send_postcopy_ram_discard(name, n);
-    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RAM_DISCARD, len, buf);
-}
-
-void qemu_savevm_send_postcopy_listen(QEMUFile *f)
-{
-    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_LISTEN, 0, NULL);
-}
-
-void qemu_savevm_send_postcopy_run(QEMUFile *f)
-{
-    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RUN, 0, NULL);
-}
-
-bool qemu_savevm_send_packaged(QEMUFile *f, const uint8_t *buf, size_t len,
-                               Error **errp)
-{
-    uint8_t hdr[4];
-
-    if (len > UINT32_MAX) {
-        error_setg(errp, "postcopy package of %zu bytes is larger than "
-                   "the 4 GiB a PACKAGED command can carry", len);
-        return false;
-    }
-    hdr[0] = len >> 24;
-    hdr[1] = len >> 16;
-    hdr[2] = len >> 8;
-    hdr[3] = len;
-    trace_savevm_send_packaged(len);
-    qemu_savevm_command_send(f, MIG_CMD_PACKAGED, sizeof(hdr), hdr);
-    qemu_put_buffer(f, buf, len);
-    qemu_fflush(f);
-    return qemu_file_get_error_obj(f, errp) == 0;
 }
 
 /* ------------------------------------------------------------ load */
@@ -935,24 +871,6 @@ typedef struct LoadSection {
     int version_id;         /* from the START header, used for PART/END */
 } LoadSection;
 
-/*
- * What one load loop knows: qemu_loadvm_state() has one on its stack, a
- * PACKAGED command one for the package (@parent: the main stream's), and
- * the postcopy listen thread one of its own that shares the main stream's
- * sections (a reference on the table).
- */
-typedef struct LoadVMState LoadVMState;
-struct LoadVMState {
-    QEMUFile *f;
-    MigrationIncomingState *mis;
-    /* section_id -> LoadSection, from the START/FULL headers */
-    GHashTable *sections;
-    /* the main stream's state while a package is loaded, else NULL */
-    LoadVMState *parent;
-    /* POSTCOPY_RUN was processed: the loop ends */
-    bool quit;
-};
-
 /* Stream offset of the next byte, for error messages. */
 static uint64_t lv_pos(LoadVMState *lv)
 {
@@ -963,7 +881,7 @@ static uint64_t lv_pos(LoadVMState *lv)
  * If the file failed (e.g. the stream ended), hand its error to @errp,
  * naming @what and the offset.  True when there was an error.
  */
-static bool lv_file_failed(LoadVMState *lv, const char *what, Error **errp)
+bool lv_file_failed(LoadVMState *lv, const char *what, Error **errp)
 {
     Error *err = NULL;
 
@@ -1159,257 +1077,6 @@ static bool loadvm_section_part_end(LoadVMState *lv, uint8_t type,
     return loadvm_section_body(lv, ls, errp);
 }
 
-static bool loadvm_main_loop(LoadVMState *lv, Error **errp);
-
-/* ------------------------------------------------------------ postcopy */
-
-static bool loadvm_postcopy_handle_advise(LoadVMState *lv, uint16_t len,
-                                          Error **errp)
-{
-    PostcopyState ps = postcopy_state_get();
-    uint64_t remote_summary, local_summary, remote_tps;
-    uint8_t buf[MIG_CMD_POSTCOPY_ADVISE_LEN_RAM];
-
-    trace_loadvm_postcopy_handle_advise(len);
-    if (ps != POSTCOPY_INCOMING_NONE) {
-        error_setg(errp, "POSTCOPY_ADVISE in postcopy state %s (must be "
-                   "none)", postcopy_state_name(ps));
-        return false;
-    }
-    if (!lv->mis) {
-        error_setg(errp, "POSTCOPY_ADVISE outside an incoming migration");
-        return false;
-    }
-    if (len == MIG_CMD_POSTCOPY_ADVISE_LEN_NONE) {
-        if (migrate_postcopy_ram()) {
-            error_setg(errp, "RAM postcopy is enabled but have 0 byte "
-                       "advise");
-        } else {
-            error_setg(errp, "POSTCOPY_ADVISE of length 0 (dirty-bitmaps "
-                       "postcopy) is not supported: Godwit has no block "
-                       "dirty bitmaps");
-        }
-        return false;
-    }
-    if (len != MIG_CMD_POSTCOPY_ADVISE_LEN_RAM) {
-        error_setg(errp, "CMD_POSTCOPY_ADVISE invalid length (%u)", len);
-        return false;
-    }
-    if (qemu_get_buffer(lv->f, buf, sizeof(buf)) != sizeof(buf)) {
-        lv_file_failed(lv, "reading POSTCOPY_ADVISE", errp);
-        return false;
-    }
-    if (!migrate_postcopy_ram()) {
-        error_setg(errp, "RAM postcopy is disabled but have 16 byte advise "
-                   "(turn postcopy-ram on on the destination too)");
-        return false;
-    }
-    remote_summary = get_be64_p(buf);
-    remote_tps = get_be64_p(buf + 8);
-    local_summary = qemu_ram_pagesize_summary();
-    if (remote_summary != local_summary) {
-        error_setg(errp, "Postcopy needs matching RAM page sizes "
-                   "(s=0x%" PRIx64 " d=0x%" PRIx64 ")", remote_summary,
-                   local_summary);
-        return false;
-    }
-    if (remote_tps != TARGET_PAGE_SIZE) {
-        error_setg(errp, "Postcopy needs matching target page sizes "
-                   "(s=%" PRIu64 " d=%llu)", remote_tps,
-                   (unsigned long long)TARGET_PAGE_SIZE);
-        return false;
-    }
-    if (!postcopy_ram_incoming_init(lv->mis, errp)) {
-        return false;
-    }
-    postcopy_state_set(POSTCOPY_INCOMING_ADVISE);
-    return true;
-}
-
-static bool loadvm_postcopy_handle_discard(LoadVMState *lv, uint16_t len,
-                                           Error **errp)
-{
-    PostcopyState ps = postcopy_state_get();
-    uint8_t buf[UINT16_MAX];
-    char name[QEMU_VM_COUNTED_STRING_MAX + 1];
-    size_t name_len, off, n;
-    RAMBlock *rb;
-
-    if (ps != POSTCOPY_INCOMING_ADVISE && ps != POSTCOPY_INCOMING_DISCARD) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD in postcopy state %s (must "
-                   "be advise or discard)", postcopy_state_name(ps));
-        return false;
-    }
-    if (len < MIG_CMD_POSTCOPY_RAM_DISCARD_MIN_LEN) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: length %u is below the "
-                   "minimum %d", len, MIG_CMD_POSTCOPY_RAM_DISCARD_MIN_LEN);
-        return false;
-    }
-    if (qemu_get_buffer(lv->f, buf, len) != len) {
-        lv_file_failed(lv, "reading POSTCOPY_RAM_DISCARD", errp);
-        return false;
-    }
-    if (buf[0] != MIG_CMD_POSTCOPY_RAM_DISCARD_VERSION) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: version %u, expected %d",
-                   buf[0], MIG_CMD_POSTCOPY_RAM_DISCARD_VERSION);
-        return false;
-    }
-    name_len = buf[1];
-    if (3 + name_len > len || (len - 3 - name_len) % 16 != 0) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: length %u does not hold a "
-                   "%zu-byte block name and whole 16-byte ranges", len,
-                   name_len);
-        return false;
-    }
-    memcpy(name, buf + 2, name_len);
-    name[name_len] = 0;
-    if (buf[2 + name_len] != 0) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: missing nil after the block "
-                   "name (0x%02x)", buf[2 + name_len]);
-        return false;
-    }
-    if (strlen(name) != name_len) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: block name with a NUL byte");
-        return false;
-    }
-    rb = qemu_ram_block_by_name(name);
-    if (!rb || ramblock_is_ignored(rb)) {
-        error_setg(errp, "POSTCOPY_RAM_DISCARD: unknown or ignored RAM "
-                   "block '%s'", name);
-        return false;
-    }
-    postcopy_state_set(POSTCOPY_INCOMING_DISCARD);
-    n = (len - 3 - name_len) / 16;
-    trace_loadvm_postcopy_ram_handle_discard(name, n);
-    for (off = 3 + name_len; n--; off += 16) {
-        uint64_t start = get_be64_p(buf + off);
-        uint64_t rlen = get_be64_p(buf + off + 8);
-
-        if (!postcopy_ram_discard_range(rb, start, rlen, errp)) {
-            error_prepend(errp, "POSTCOPY_RAM_DISCARD: ");
-            return false;
-        }
-    }
-    return true;
-}
-
-static void *loadvm_postcopy_listen_thread(void *opaque)
-{
-    LoadVMState *lv = opaque;
-    MigrationIncomingState *mis = lv->mis;
-    Error *err = NULL;
-    bool ok;
-
-    trace_loadvm_postcopy_listen_thread_start();
-    migrate_set_state(&mis->state, MIGRATION_STATUS_ACTIVE,
-                      MIGRATION_STATUS_POSTCOPY_ACTIVE);
-    ok = loadvm_main_loop(lv, &err);
-    if (ok && lv->quit) {
-        error_setg(&err, "POSTCOPY_RUN on the main stream after the "
-                   "package");
-        ok = false;
-    }
-    g_hash_table_unref(lv->sections);
-    g_free(lv);
-    trace_loadvm_postcopy_listen_thread_end(ok);
-    migration_incoming_postcopy_done(mis, ok, err);
-    return NULL;
-}
-
-static bool loadvm_postcopy_handle_listen(LoadVMState *lv, Error **errp)
-{
-    PostcopyState ps = postcopy_state_get();
-    LoadVMState *main = lv->parent, *llv;
-
-    trace_loadvm_postcopy_handle_listen(postcopy_state_name(ps));
-    if (ps != POSTCOPY_INCOMING_ADVISE && ps != POSTCOPY_INCOMING_DISCARD) {
-        error_setg(errp, "POSTCOPY_LISTEN in postcopy state %s (must be "
-                   "advise or discard)", postcopy_state_name(ps));
-        return false;
-    }
-    if (!main || !lv->mis) {
-        /* the main thread would go on reading the stream the listen
-         * thread reads */
-        error_setg(errp, "POSTCOPY_LISTEN outside a PACKAGED command");
-        return false;
-    }
-    if (!postcopy_ram_incoming_setup(lv->mis, errp)) {
-        return false;
-    }
-    postcopy_state_set(POSTCOPY_INCOMING_LISTENING);
-    llv = g_new0(LoadVMState, 1);
-    llv->f = main->f;
-    llv->mis = main->mis;
-    llv->sections = g_hash_table_ref(main->sections);
-    lv->mis->listen_thread_created = true;
-    qemu_thread_create(&lv->mis->listen_thread, "mig/dst/listen",
-                       loadvm_postcopy_listen_thread, llv,
-                       QEMU_THREAD_JOINABLE);
-    return true;
-}
-
-static bool loadvm_postcopy_handle_run(LoadVMState *lv, Error **errp)
-{
-    PostcopyState ps = postcopy_state_get();
-
-    if (ps != POSTCOPY_INCOMING_LISTENING) {
-        error_setg(errp, "POSTCOPY_RUN in postcopy state %s (must be "
-                   "listening)", postcopy_state_name(ps));
-        return false;
-    }
-    postcopy_state_set(POSTCOPY_INCOMING_RUNNING);
-    trace_loadvm_postcopy_handle_run();
-    migration_incoming_postcopy_run(lv->mis);
-    lv->quit = true;
-    return true;
-}
-
-/* Returns 1 to go on, 0 when the package ran POSTCOPY_RUN, -1 on error. */
-static int loadvm_handle_packaged(LoadVMState *lv, Error **errp)
-{
-    uint32_t len = qemu_get_be32(lv->f);
-    QIOChannelBuffer *bioc;
-    LoadVMState pack = { .mis = lv->mis, .parent = lv };
-    bool ok;
-
-    if (lv_file_failed(lv, "reading PACKAGED", errp)) {
-        return -1;
-    }
-    if (lv->parent) {
-        error_setg(errp, "PACKAGED inside a package");
-        return -1;
-    }
-    trace_loadvm_handle_packaged(len);
-    bioc = qio_channel_buffer_new(len ? len : 1);
-    bioc->usage = qemu_get_buffer(lv->f, bioc->data, len);
-    if (bioc->usage != len) {
-        qio_channel_unref(QIO_CHANNEL(bioc));
-        lv_file_failed(lv, "reading the PACKAGED payload", errp);
-        error_prepend(errp, "package of %u bytes: ", len);
-        return -1;
-    }
-    pack.f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    pack.sections = g_hash_table_new_full(g_direct_hash, g_direct_equal,
-                                          NULL, g_free);
-    ok = loadvm_main_loop(&pack, errp);
-    if (ok && !pack.quit && postcopy_state_get() >=
-                            POSTCOPY_INCOMING_LISTENING) {
-        error_setg(errp, "the postcopy package ended without POSTCOPY_RUN");
-        ok = false;
-    }
-    if (!ok) {
-        error_prepend(errp, "in the package of %u bytes at offset %" PRIu64
-                      ": ", len, qemu_file_transferred(pack.f));
-    }
-    g_hash_table_destroy(pack.sections);
-    qemu_fclose(pack.f);
-    if (!ok) {
-        return -1;
-    }
-    return pack.quit ? 0 : 1;
-}
-
 /* Returns 1 to go on, 0 when the command ends the load, -1 on error. */
 static int loadvm_process_command(LoadVMState *lv, Error **errp)
 {
@@ -1478,10 +1145,12 @@ static int loadvm_process_command(LoadVMState *lv, Error **errp)
         return loadvm_postcopy_handle_run(lv, errp) ? 0 : -1;
     case MIG_CMD_PACKAGED:
         return loadvm_handle_packaged(lv, errp);
+    case MIG_CMD_RECV_BITMAP:
+        return loadvm_handle_recv_bitmap(lv, len, errp) ? 1 : -1;
+    case MIG_CMD_POSTCOPY_RESUME:
+        return loadvm_handle_postcopy_resume(lv, errp) ? 1 : -1;
     default:
-        /* RESUME, RECV_BITMAP */
-        error_setg(errp, "%s: postcopy recovery is not built yet in Godwit",
-                   name);
+        error_setg(errp, "%s: not handled", name);
         return -1;
     }
 }
@@ -1539,7 +1208,7 @@ static bool loadvm_setup_handlers(LoadVMState *lv, Error **errp)
     return true;
 }
 
-static bool loadvm_main_loop(LoadVMState *lv, Error **errp)
+bool loadvm_main_loop(LoadVMState *lv, Error **errp)
 {
     for (;;) {
         int type;

@@ -70,6 +70,9 @@ void qemu_savevm_send_postcopy_ram_discard(QEMUFile *f, const char *name,
                                            unsigned n, const uint64_t *starts,
                                            const uint64_t *lens);
 void qemu_savevm_send_postcopy_listen(QEMUFile *f);
+/* Recovery: RECV_BITMAP(block name), POSTCOPY_RESUME. */
+void qemu_savevm_send_recv_bitmap(QEMUFile *f, const char *name);
+void qemu_savevm_send_postcopy_resume(QEMUFile *f);
 void qemu_savevm_send_postcopy_run(QEMUFile *f);
 /* PACKAGED(len) followed by the @len bytes of the package. */
 bool qemu_savevm_send_packaged(QEMUFile *f, const uint8_t *buf, size_t len,

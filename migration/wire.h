@@ -235,4 +235,16 @@
 #define MIGRATION_PING_POSTCOPY_PACKAGE  3
 #define MIGRATION_PING_POSTCOPY_SENT     4
 
+/*
+ * The postcopy-preempt channel (capability postcopy-preempt, both sides):
+ * a second connection to the migration URI, opened by the source right
+ * after the main one (so the destination accepts the main one first; a
+ * QEMU 7.2 destination tells them apart by that order only).  No magic,
+ * no header, no sections, no commands: only RAM page records (ZERO and
+ * PAGE, the "ram" section's record format, with CONTINUE counted on this
+ * channel alone), each host page whole and alone.  With
+ * x-preempt-pre-7-2=on the source ends it with RAM_SAVE_FLAG_EOS at the
+ * end of postcopy (QEMU 7.2 machine types); otherwise it just closes it.
+ */
+
 #endif

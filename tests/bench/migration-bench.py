@@ -703,6 +703,228 @@ def print_multifd_ratio(label, results, rows):
                  two['throughput-mibs'], one['throughput-mibs']))
 
 
+# ---------------------------------------------------------------- postcopy
+
+# The postcopy scenario (its own functions and table; README "Postcopy"):
+# the a-b guest in 512 MiB, migrate-start-postcopy after the second dirty
+# sync, downtime-limit 1 ms so that precopy cannot finish first, the
+# background stream unlimited (it saturates the socket).
+POSTCOPY_SCENARIOS = {
+    'postcopy-a-b': dict(preempt=False),
+    'postcopy-a-b-preempt': dict(preempt=True),
+}
+POSTCOPY_RAM = 512 * MiB
+POSTCOPY_QUICK_RAM = 256 * MiB
+POSTCOPY_DOWNTIME_LIMIT = 1         # ms
+# Godwit's fault-to-placement latency targets, microseconds (informational)
+POSTCOPY_TARGETS = {
+    'postcopy-a-b': {'p99-us': 2000},           # background stream saturating
+    'postcopy-a-b-preempt': {'p50-us': 40, 'p99-us': 300},
+}
+POSTCOPY_COLUMNS = [
+    ('total-time', 'total ms', '%.0f'),
+    ('downtime', 'downtime ms', '%.0f'),
+    ('wall-downtime', 'wall-dt ms', '%.1f'),
+    ('requests', 'requests', '%.0f'),
+    ('faults', 'faults', '%.0f'),
+    ('p50-us', 'p50 us', '%.1f'),
+    ('p99-us', 'p99 us', '%.1f'),
+    ('max-us', 'max us', '%.0f'),
+    ('avg-us', 'avg us', '%.1f'),
+    ('bt-per-req-us', 'bt/req us', '%.1f'),
+    ('loadavg', 'load', '%.1f'),
+]
+
+
+class PostcopyRun(Run):
+    """One postcopy migration of the a-b guest (see POSTCOPY_SCENARIOS)."""
+
+    def __init__(self, binary, scenario, tmp, quick, elves):
+        cfg = dict(kind='live', ram=POSTCOPY_RAM, quick_ram=POSTCOPY_QUICK_RAM,
+                   guest='a-b')
+        Run.__init__(self, binary, scenario, 'cold', cfg, tmp, quick, None, elves)
+        self.preempt = POSTCOPY_SCENARIOS[scenario]['preempt']
+
+    def argv(self, side):
+        a = Run.argv(self, side)
+        if side == 'dst':
+            # capabilities first (preempt counts channels from the start)
+            a[a.index('-incoming') + 1] = 'defer'
+        return a
+
+    def execute(self):
+        self.start('dst')
+        self.start('src')
+        src, dst = self.qmps['src'], self.qmps['dst']
+        caps = [{'capability': 'events', 'state': True},
+                {'capability': 'postcopy-ram', 'state': True}]
+        if self.preempt:
+            caps.append({'capability': 'postcopy-preempt', 'state': True})
+        src.cmd('migrate-set-capabilities', capabilities=caps)
+        dst.cmd('migrate-set-capabilities', capabilities=caps + [
+            {'capability': 'postcopy-blocktime', 'state': True}])
+        src.cmd('migrate-set-parameters', **{
+            'max-bandwidth': LIVE_BANDWIDTH,
+            'downtime-limit': POSTCOPY_DOWNTIME_LIMIT})
+        uri = 'unix:' + os.path.join(self.tmp, 'mig.sock')
+        dst.cmd('migrate-incoming', uri=uri)
+        self.wait_serial('src', lambda s: b'B' in s, 60, "the guest's first 'B'")
+        loadavg = os.getloadavg()[0]
+        t0 = time.time()
+        src.cmd('migrate', uri=uri)
+        second = src.wait(lambda e: e['event'] == 'MIGRATION_PASS' and
+                          e['data'].get('pass', 0) >= 2, 120)
+        if second is None:
+            raise BenchError('no second dirty sync (MIGRATION_PASS 2) in 120 s')
+        src.cmd('migrate-start-postcopy')
+        ev = src.wait(is_migration('completed', 'failed', 'cancelled'), 300)
+        if ev is None or ev['data']['status'] != 'completed':
+            info = src.cmd('query-migrate')
+            raise BenchError('source postcopy %s: %s' % (
+                info.get('status'), info.get('error-desc', 'no error-desc')))
+        dev = dst.wait(is_migration('completed', 'failed'), 120)
+        if dev is None or dev['data']['status'] != 'completed':
+            raise BenchError('destination did not complete: %s' % self.log_tail('dst'))
+        resume = dst.find(lambda e: e['event'] == 'RESUME')
+        stop = src.find(lambda e: e['event'] == 'STOP')
+        deadline = time.time() + 10
+        while src.cmd('query-status').get('status') == 'finish-migrate' and \
+                time.time() < deadline:
+            time.sleep(0.01)
+        info = src.cmd('query-migrate')
+        dinfo = dst.cmd('query-migrate')
+        n = self.serial('dst').count(b'B')
+        self.wait_serial('dst', lambda s: s.count(b'B') > n, 10,
+                         "guest progress on the destination (a new 'B')")
+        if b'X' in self.serial('dst') or b'A' in self.serial('dst'):
+            raise BenchError('guest trapped or rebooted on the destination')
+        self.quit()
+
+        ram = info.get('ram', {})
+        requests = ram.get('postcopy-requests', 0)
+        vbt = dinfo.get('postcopy-vcpu-blocktime') or []
+        pct = dinfo.get('x-postcopy-latency-percentiles') or {}
+        dist = dinfo.get('postcopy-latency-dist')
+        r = {
+            'total-time': info.get('total-time'),
+            'downtime': info.get('downtime'),
+            'wall-downtime': ((event_time(resume) - event_time(stop)) * 1000
+                              if resume and stop else None),
+            'wall-total': (event_time(dev) - t0) * 1000,
+            'requests': requests,
+            'faults': pct.get('count', sum(dist) if dist else None),
+            'p50-us': pct['p50'] / 1000 if 'p50' in pct else None,
+            'p99-us': pct['p99'] / 1000 if 'p99' in pct else None,
+            'max-us': pct['max'] / 1000 if 'max' in pct else None,
+            'avg-us': (dinfo['postcopy-latency'] / 1000
+                       if 'postcopy-latency' in dinfo else None),
+            # QEMU 7.2's only figure: blocked ms per vCPU; per request
+            'bt-per-req-us': (sum(vbt) * 1000.0 / requests
+                              if vbt and requests else None),
+            'latency-dist': dist,
+            'postcopy-blocktime': dinfo.get('postcopy-blocktime'),
+            'loadavg': loadavg,
+            'notes': self.notes,
+        }
+        return r
+
+
+def postcopy_run_one(binary, scenario, tmp, quick, elves):
+    run = PostcopyRun(binary, scenario, tmp, quick, elves)
+    try:
+        return run.execute()
+    except (BenchError, OSError, ValueError, KeyError) as e:
+        tails = ['%s log: %s' % (s, run.log_tail(s).replace('\n', ' | '))
+                 for s in ('src', 'dst') if run.log_tail(s)]
+        raise BenchError('; '.join([str(e)] + tails))
+    finally:
+        run.cleanup()
+
+
+def postcopy_target_text(res, scenario):
+    parts = []
+    for k, lim in POSTCOPY_TARGETS.get(scenario, {}).items():
+        v = res.get(k)
+        parts.append('%s<=%d %s' % (k.replace('-us', ''), lim,
+                                     'ok' if v is not None and v <= lim else 'MISS'))
+    return ', '.join(parts)
+
+
+def print_postcopy_table(label, path, results, show_targets):
+    print()
+    print('== postcopy, %s: %s' % (label, path))
+    head = ['scenario'] + [c[1] for c in POSTCOPY_COLUMNS] + \
+        (['target'] if show_targets else [])
+    lines = []
+    for sc, res in results.items():
+        if 'error' in res:
+            lines.append([sc, 'FAILED: ' + res['error']])
+            continue
+        line = [sc] + [fmt(res.get(c[0]), c[2]) for c in POSTCOPY_COLUMNS]
+        if show_targets:
+            line.append(postcopy_target_text(res, sc))
+        lines.append(line)
+    widths = [max(len(str(x[i])) for x in [head] + [l for l in lines if len(l) > 2])
+              for i in range(len(head))]
+    print('  '.join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(head, widths))))
+    for l in lines:
+        if len(l) == 2:
+            print(l[0].ljust(widths[0]) + '  ' + l[1])
+        else:
+            print('  '.join(str(x).rjust(w) if i else str(x).ljust(w)
+                            for i, (x, w) in enumerate(zip(l, widths))))
+    for sc, res in results.items():
+        dist = res.get('latency-dist')
+        if dist:
+            cells = ['[%s,%s)us:%d' % (1 << i, 1 << (i + 1), n)
+                     for i, n in enumerate(dist) if n]
+            print('  %s postcopy-latency-dist: %s' % (sc, ' '.join(cells)))
+
+
+def postcopy_bench(binaries, scenarios, quick, repeat):
+    """Run the postcopy scenarios on every binary; returns (results, failed)."""
+    results = {label: {} for label, _ in binaries}
+    failed = False
+    tmp = tempfile.mkdtemp(prefix='migration-bench-postcopy-')
+    try:
+        elves = {'a-b': os.path.join(tmp, 'a-b.elf')}
+        guest_image('a-b', elves['a-b'])
+        for sc in scenarios:
+            for label, path in binaries:
+                runs = []
+                for i in range(repeat):
+                    t = time.time()
+                    try:
+                        r = postcopy_run_one(path, sc, tmp, quick, elves)
+                    except BenchError as e:
+                        results[label][sc] = {'error': str(e)}
+                        print('%s %s run %d: FAILED: %s' % (label, sc, i + 1, e))
+                        failed = True
+                        break
+                    runs.append(r)
+                    print('%s %s run %d: total %s ms, requests %s, p50 %s us, '
+                          'p99 %s us, bt/req %s us (%.1f s)'
+                          % (label, sc, i + 1, r['total-time'], r['requests'],
+                             fmt(r['p50-us'], '%.1f'), fmt(r['p99-us'], '%.1f'),
+                             fmt(r['bt-per-req-us'], '%.1f'), time.time() - t))
+                    sys.stdout.flush()
+                else:
+                    res = median_result(runs)
+                    res['latency-dist'] = runs[-1].get('latency-dist')
+                    results[label][sc] = res
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for label, path in binaries:
+        print_postcopy_table(label, path, results[label], label == 'binary')
+    print()
+    print('postcopy: p50/p99/max/avg: fault-to-placement latency of faults that '
+          'needed the source (Godwit: x-postcopy-latency-percentiles, '
+          'postcopy-latency; QEMU 7.2 has neither); bt/req: sum of '
+          'postcopy-vcpu-blocktime / postcopy-requests, the only latency '
+          'figure QEMU 7.2 gives (ms-granular).')
+    return results, failed
+
+
 # ---------------------------------------------------------------- report
 
 def median_result(runs):
@@ -838,7 +1060,7 @@ def main():
     ap.add_argument('--no-qemu', action='store_true', help='skip the stock QEMU columns')
     ap.add_argument('--scenario', action='append', metavar='NAME',
                     help='%s, optionally :cold or :prealloc (repeatable; default all)'
-                    % ', '.join(SCENARIOS))
+                    % ', '.join(list(SCENARIOS) + list(POSTCOPY_SCENARIOS)))
     ap.add_argument('--repeat', type=int, default=1, help='runs per figure; the median is shown')
     ap.add_argument('--quick', action='store_true',
                     help='smoke run: 256 MiB random, 1 GiB zero, 256 MiB live guests, 1 run')
@@ -846,7 +1068,11 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.repeat = 1
-    rows = parse_scenarios(args.scenario)
+    # the postcopy scenarios run apart, in their own functions
+    pc_rows = [n for n in (args.scenario or list(POSTCOPY_SCENARIOS))
+               if n in POSTCOPY_SCENARIOS]
+    other = [n for n in (args.scenario or []) if n not in POSTCOPY_SCENARIOS]
+    rows = parse_scenarios(other) if other or not args.scenario else []
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -940,9 +1166,18 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
     for label, path in binaries:
-        print_table(label, path, results[label], rows, show_targets=(label == 'binary'))
-    if len(binaries) == 2:
+        if rows:
+            print_table(label, path, results[label], rows,
+                        show_targets=(label == 'binary'))
+    if len(binaries) == 2 and rows:
         print_ratio('binary', 'qemu', results['binary'], results['qemu'], rows)
+    if pc_rows:
+        pc_results, pc_failed = postcopy_bench(binaries, pc_rows, args.quick,
+                                               args.repeat)
+        failed = failed or pc_failed
+        for label in pc_results:
+            results.setdefault(label, {}).update(
+                {(sc, 'postcopy'): r for sc, r in pc_results[label].items()})
     print()
     for label, _ in binaries:
         print_multifd_ratio(label, results[label], rows)

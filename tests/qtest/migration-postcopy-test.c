@@ -30,9 +30,17 @@
  *   - a fake destination asking the real source for a page of an unknown
  *     block / past the end of a block / with no block: the source fails
  *     cleanly (error-desc) and its guest runs on.
- * Refusals: postcopy-preempt, migrate-recover, migrate -r, migrate-pause,
- * migrate-start-postcopy without the capability, migrate_cancel in
- * postcopy.
+ * postcopy-blocktime: the figures checked against what must hold whatever
+ * the timing (check_blocktime).  postcopy-preempt: plain, 2 vCPUs, huge
+ * pages (memfd, hugetlbfs file), release-ram, x-preempt-pre-7-2 (EOS),
+ * TLS.  Recovery (test_recovery): the link cut by migrate-pause (source,
+ * or destination through HMP), by a relay that shuts every socket down,
+ * by a veth taken down between two network namespaces (root only), with
+ * preempt (and TLS); a resume that fails, then a good one, then a second
+ * break and recovery; the guest checked as above at the end.
+ * Refusals: postcopy-preempt without postcopy-ram or over exec:, with
+ * x-postcopy-preempt-break-huge=off; migrate-recover, migrate -r,
+ * migrate-pause, migrate-start-postcopy without the capability.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -48,9 +56,13 @@
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
+#include <sched.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include "libqtest.h"
 #include "migration-helpers.h"
+#include "../tls-certs.h"
 
 #define PC_MEM              "128M"
 #define PC_RAM_SIZE         (128ULL << 20)
@@ -74,6 +86,10 @@ typedef struct PcCase {
     Backend backend;
     bool release_ram;
     bool hmp;                /* migrate_start_postcopy through HMP */
+    bool blocktime;          /* postcopy-blocktime on the destination */
+    bool preempt;            /* postcopy-preempt on both sides */
+    const char *globals;     /* extra -global options, both sides */
+    bool tls;                /* TLS (PSK) on every channel */
 } PcCase;
 
 static const PcCase cases[] = {
@@ -86,6 +102,21 @@ static const PcCase cases[] = {
     { "hugepage/verify-smp2", "verify", 2, BE_MEMFD_HUGE, false, false },
     { "shared/memfd", "a-b", 1, BE_MEMFD_SHARED, false, false },
     { "shared/file", "verify", 2, BE_FILE_SHARED, false, false },
+    { "blocktime", "a-b", 2, BE_NONE, false, false, true },
+    { "blocktime/hugepage", "verify", 2, BE_MEMFD_HUGE, false, true, true },
+    { "preempt/plain", "a-b", 1, BE_NONE, false, false, true, true },
+    { "preempt/verify-smp2", "verify", 2, BE_NONE, false, false, true, true },
+    { "preempt/hugepage", "verify", 2, BE_MEMFD_HUGE, false, false, true,
+      true },
+    { "preempt/hugepage-file", "a-b", 1, BE_FILE_HUGE, false, false, false,
+      true },
+    { "preempt/release-ram", "a-b", 1, BE_NONE, true, false, false, true },
+    /* QEMU 7.2 machine types: the preempt channel ends with EOS */
+    { "preempt/pre-7-2", "verify", 2, BE_NONE, false, false, false, true,
+      "-global migration.x-preempt-pre-7-2=on" },
+    /* the preempt channel inside TLS too (handshake in the thread) */
+    { "preempt/tls", "a-b", 1, BE_NONE, false, false, false, true, NULL,
+      true },
 };
 
 typedef struct Run {
@@ -128,6 +159,9 @@ static char *skip_reason(const PcCase *c)
     struct statfs st;
     long have;
 
+    if (c->tls && !tls_certs_available()) {
+        return g_strdup("no certtool (gnutls-bin) for the TLS key file");
+    }
     if (c->backend == BE_FILE_SHARED &&
         (statfs("/dev/shm", &st) != 0 || st.f_type != TMPFS_MAGIC_VALUE)) {
         return g_strdup("no tmpfs on /dev/shm");
@@ -185,9 +219,27 @@ static QTestState *start(Run *r, const PcCase *c, const char *side,
                          const char *extra)
 {
     g_autofree char *be = backend_args(r, c->backend, side);
+    g_autofree char *tls = NULL;
+    QTestState *s;
 
-    return qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s",
-                       PC_MEM, c->smp, r->image, be, extra);
+    if (c->tls) {
+        g_autofree char *dir = g_build_filename(r->dir, "psk", NULL);
+
+        /* both ends share one pre-shared key */
+        tls_certs_psk(dir, "qemu", "009d5638c40fde0c");
+        tls = g_strdup_printf("-object tls-creds-psk,id=t0,endpoint=%s,"
+                              "dir=%s", strcmp(side, "dst") ? "client"
+                                                            : "server", dir);
+    }
+    s = qtest_initf("-M virt -m %s -smp %d -bios none -kernel %s %s %s %s %s",
+                    PC_MEM, c->smp, r->image, be, extra,
+                    c->globals ? c->globals : "", tls ? tls : "");
+    if (c->tls) {
+        qtest_qmp_assert_success(s, "{\"execute\": "
+                                 "\"migrate-set-parameters\", \"arguments\":"
+                                 " {\"tls-creds\": \"t0\"}}");
+    }
+    return s;
 }
 
 static void run_init(Run *r, const char *guest)
@@ -269,6 +321,77 @@ static char *wait_status_in(QTestState *who, const char *const *goals)
 
 /* ------------------------------------------------------------ live cases */
 
+static int64_t arr_int(JsonArray *a, guint i)
+{
+    return json_array_get_int_element(a, i);
+}
+
+/*
+ * postcopy-blocktime figures on the destination after completion, against
+ * what must hold whatever the timing: one entry per vCPU, 24 buckets that
+ * count every remote fault, at least one remote fault per request the
+ * source served, every vCPU blocked at least as long as all of them at
+ * once, the percentiles ordered; info migrate prints them.
+ */
+static void check_blocktime(Run *r, const PcCase *c, int64_t requests)
+{
+    JsonObject *info = migrate_query(r->to);
+    JsonArray *vb, *vl, *dist;
+    JsonObject *pct;
+    g_autofree char *hmp = NULL;
+    int64_t total, count = 0, sum = 0;
+
+    g_assert_true(json_object_has_member(info, "postcopy-blocktime"));
+    total = mig_json_int(info, "postcopy-blocktime", -1);
+    vb = json_object_get_array_member(info, "postcopy-vcpu-blocktime");
+    vl = json_object_get_array_member(info, "postcopy-vcpu-latency");
+    dist = json_object_get_array_member(info, "postcopy-latency-dist");
+    pct = json_object_get_object_member(info,
+                                        "x-postcopy-latency-percentiles");
+    g_assert_nonnull(vb);
+    g_assert_nonnull(vl);
+    g_assert_nonnull(dist);
+    g_assert_nonnull(pct);
+    g_assert_cmpint(json_array_get_length(vb), ==, c->smp);
+    g_assert_cmpint(json_array_get_length(vl), ==, c->smp);
+    g_assert_cmpint(json_array_get_length(dist), ==, 24);
+    for (guint i = 0; i < 24; i++) {
+        g_assert_cmpint(arr_int(dist, i), >=, 0);
+        count += arr_int(dist, i);
+    }
+    for (guint i = 0; i < (guint)c->smp; i++) {
+        /* ms truncated from the same ns: +1 for the rounding */
+        g_assert_cmpint(arr_int(vb, i) + 1, >=, total);
+        sum += arr_int(vb, i);
+    }
+    g_test_message("destination: %" PRId64 " remote faults for %" PRId64
+                   " requests; blocktime %" PRId64 " ms (vCPUs %" PRId64
+                   " ms); latency %" PRId64 " ns, p50 %" PRId64 " p99 %"
+                   PRId64 " max %" PRId64 " ns", count, requests, total, sum,
+                   mig_json_int(info, "postcopy-latency", -1),
+                   mig_json_int(pct, "p50", -1), mig_json_int(pct, "p99", -1),
+                   mig_json_int(pct, "max", -1));
+    g_assert_cmpint(mig_json_int(pct, "count", -1), ==, count);
+    g_assert_cmpint(count, >=, requests);
+    g_assert_cmpint(mig_json_int(pct, "p50", -1), <=,
+                    mig_json_int(pct, "p90", -1));
+    g_assert_cmpint(mig_json_int(pct, "p90", -1), <=,
+                    mig_json_int(pct, "p99", -1));
+    g_assert_cmpint(mig_json_int(pct, "p99", -1), <=,
+                    mig_json_int(pct, "max", -1));
+    if (count) {
+        g_assert_cmpint(mig_json_int(info, "postcopy-latency", 0), >, 0);
+        g_assert_cmpint(mig_json_int(pct, "max", 0), >, 0);
+    }
+    json_object_unref(info);
+    hmp = qtest_hmp(r->to, "info migrate");
+    g_assert_nonnull(strstr(hmp, "postcopy blocktime: "));
+    g_assert_nonnull(strstr(hmp, "postcopy vcpu blocktime: "));
+    g_assert_nonnull(strstr(hmp, "postcopy latency: "));
+    g_assert_nonnull(strstr(hmp, "Postcopy Latency Distribution:"));
+    g_assert_nonnull(strstr(hmp, "[     1 us -     2 us ]"));
+}
+
 static void test_postcopy(gconstpointer opaque)
 {
     const PcCase *c = opaque;
@@ -295,6 +418,13 @@ static void test_postcopy(gconstpointer opaque)
     migrate_set_capability(r.from, "postcopy-ram", true);
     migrate_set_capability(r.to, "postcopy-ram", true);
     migrate_set_capability(r.from, "events", true);
+    if (c->blocktime) {
+        migrate_set_capability(r.to, "postcopy-blocktime", true);
+    }
+    if (c->preempt) {
+        migrate_set_capability(r.from, "postcopy-preempt", true);
+        migrate_set_capability(r.to, "postcopy-preempt", true);
+    }
     if (c->release_ram) {
         migrate_set_capability(r.from, "release-ram", true);
     }
@@ -340,6 +470,14 @@ static void test_postcopy(gconstpointer opaque)
     g_assert_cmpint(mig_json_int(ram, "downtime-bytes", -1), >, 0);
     g_assert_cmpint(mig_json_int(ram, "postcopy-requests", -1), >=, 0);
     g_assert_cmpint(mig_json_int(ram, "remaining", -1), ==, 0);
+    if (c->blocktime) {
+        check_blocktime(&r, c, mig_json_int(ram, "postcopy-requests", -1));
+    } else {
+        JsonObject *dinfo = migrate_query(r.to);
+
+        g_assert_false(json_object_has_member(dinfo, "postcopy-blocktime"));
+        json_object_unref(dinfo);
+    }
     json_object_unref(info);
 
     /* the guest ran on through the switch: no reboot, no 'F', no trap */
@@ -377,6 +515,555 @@ static void test_postcopy(gconstpointer opaque)
     run_end(&r);
 }
 
+/* ------------------------------------------------------------ recovery */
+
+/*
+ * A relay between the source and the destination, so that the test can
+ * cut the link the way a network does: both directions of every relayed
+ * connection shut down at once, no process told.  Listens on @path,
+ * connects each accepted connection to @target.
+ */
+typedef struct Proxy {
+    int listen_fd;
+    char *target;
+    GThread *thread;
+    GMutex lock;
+    GPtrArray *fds;          /* every relayed fd (ints as pointers) */
+    int quit_pipe[2];
+} Proxy;
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Copy what is readable on @from to @to; false at EOF or an error. */
+static bool relay_once(int from, int to)
+{
+    char buf[65536];
+    ssize_t n = read(from, buf, sizeof(buf));
+
+    if (n <= 0) {
+        return false;
+    }
+    for (ssize_t off = 0; off < n;) {
+        /* the peer may be gone (a cut): no SIGPIPE for the test */
+        ssize_t w = send(to, buf + off, n - off, MSG_NOSIGNAL);
+
+        if (w <= 0) {
+            return false;
+        }
+        off += w;
+    }
+    return true;
+}
+
+static gpointer proxy_thread(gpointer opaque)
+{
+    Proxy *px = opaque;
+    GArray *pairs = g_array_new(false, false, sizeof(int));
+
+    for (;;) {
+        guint n = 2 + pairs->len;
+        g_autofree struct pollfd *pfd = g_new0(struct pollfd, n);
+
+        pfd[0] = (struct pollfd) { .fd = px->listen_fd, .events = POLLIN };
+        pfd[1] = (struct pollfd) { .fd = px->quit_pipe[0], .events = POLLIN };
+        for (guint i = 0; i < pairs->len; i++) {
+            pfd[2 + i] = (struct pollfd) {
+                .fd = g_array_index(pairs, int, i), .events = POLLIN };
+        }
+        if (poll(pfd, n, -1) < 0) {
+            continue;
+        }
+        if (pfd[1].revents) {
+            break;
+        }
+        if (pfd[0].revents & POLLIN) {
+            int c = accept4(px->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            int t = c >= 0 ? unix_connect(px->target) : -1;
+
+            if (t >= 0) {
+                g_array_append_val(pairs, c);
+                g_array_append_val(pairs, t);
+                g_mutex_lock(&px->lock);
+                g_ptr_array_add(px->fds, GINT_TO_POINTER(c));
+                g_ptr_array_add(px->fds, GINT_TO_POINTER(t));
+                g_mutex_unlock(&px->lock);
+            } else if (c >= 0) {
+                close(c);
+            }
+        }
+        for (guint i = 0; i < pairs->len; i++) {
+            int fd = g_array_index(pairs, int, i);
+            int peer = g_array_index(pairs, int, i ^ 1);
+
+            if ((pfd[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                !relay_once(fd, peer)) {
+                /* one side ended: end the other way too, drop the pair */
+                shutdown(peer, SHUT_RDWR);
+                shutdown(fd, SHUT_RDWR);
+                g_array_remove_range(pairs, i & ~1u, 2);
+                break;
+            }
+        }
+    }
+    g_array_free(pairs, true);
+    return NULL;
+}
+
+static Proxy *proxy_new(const char *path, const char *target)
+{
+    Proxy *px = g_new0(Proxy, 1);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+    px->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    g_assert_cmpint(bind(px->listen_fd, (struct sockaddr *)&a, sizeof(a)),
+                    ==, 0);
+    g_assert_cmpint(listen(px->listen_fd, 8), ==, 0);
+    px->target = g_strdup(target);
+    px->fds = g_ptr_array_new();
+    g_mutex_init(&px->lock);
+    g_assert_cmpint(pipe(px->quit_pipe), ==, 0);
+    px->thread = g_thread_new("proxy", proxy_thread, px);
+    return px;
+}
+
+/* Cut every relayed connection in both directions. */
+static void proxy_cut(Proxy *px)
+{
+    g_mutex_lock(&px->lock);
+    for (guint i = 0; i < px->fds->len; i++) {
+        shutdown(GPOINTER_TO_INT(g_ptr_array_index(px->fds, i)), SHUT_RDWR);
+    }
+    g_mutex_unlock(&px->lock);
+}
+
+static void proxy_free(Proxy *px)
+{
+    if (write(px->quit_pipe[1], "q", 1) != 1) {
+        g_error("proxy: cannot stop the relay thread");
+    }
+    g_thread_join(px->thread);
+    for (guint i = 0; i < px->fds->len; i++) {
+        close(GPOINTER_TO_INT(g_ptr_array_index(px->fds, i)));
+    }
+    g_ptr_array_free(px->fds, true);
+    close(px->listen_fd);
+    close(px->quit_pipe[0]);
+    close(px->quit_pipe[1]);
+    g_mutex_clear(&px->lock);
+    g_free(px->target);
+    g_free(px);
+}
+
+typedef enum Cut {
+    CUT_PAUSE_SRC,      /* migrate-pause on the source */
+    CUT_PAUSE_DST,      /* migrate-pause on the destination */
+    CUT_SOCKETS,        /* the relay shuts every socket down */
+    CUT_NETNS,          /* a veth between two network namespaces goes down */
+} Cut;
+
+typedef struct RecCase {
+    const char *name;        /* under /migration/postcopy/recovery/ */
+    const char *guest;
+    int smp;
+    Cut cut;
+    bool preempt;
+    bool retry;              /* a failed resume, then cut again, then good */
+    bool hmp;                /* migrate_pause, migrate_recover, migrate -r */
+    bool tls;                /* TLS on every channel, the new ones too */
+} RecCase;
+
+static const RecCase rec_cases[] = {
+    { "migrate-pause", "verify", 2, CUT_PAUSE_SRC, false, false },
+    { "migrate-pause-dst/hmp", "a-b", 1, CUT_PAUSE_DST, false, false, true },
+    { "sockets-shutdown", "a-b", 1, CUT_SOCKETS, false, false },
+    { "preempt", "verify", 2, CUT_SOCKETS, true, false },
+    { "preempt/migrate-pause", "a-b", 1, CUT_PAUSE_SRC, true, false },
+    { "retry", "verify", 2, CUT_SOCKETS, false, true },
+    { "preempt/tls", "a-b", 1, CUT_SOCKETS, true, false, false, true },
+};
+
+static const char *const paused_only[] = { "postcopy-paused", NULL };
+static const char *const active_only[] = { "postcopy-active", NULL };
+
+/* migrate resume=true; while an earlier resume still connects, retry. */
+static void resume_source(QTestState *from, const char *uri)
+{
+    for (;;) {
+        g_autofree char *q = mig_json_quote(uri);
+        JsonObject *rsp = qtest_qmp(from, "{\"execute\": \"migrate\", "
+                                    "\"arguments\": {\"uri\": %s, "
+                                    "\"resume\": true}}", q);
+        g_autofree char *err = NULL;
+
+        if (json_object_has_member(rsp, "return")) {
+            json_object_unref(rsp);
+            return;
+        }
+        err = mig_take_error(rsp);
+        if (!strstr(err, "already connecting")) {
+            g_error("migrate resume: %s", err);
+        }
+        g_usleep(10 * 1000);
+    }
+}
+
+/* The destination listens again on @uri; the source resumes to it. */
+static void recover_with(Run *r, const char *uri, bool hmp)
+{
+    g_autofree char *q = mig_json_quote(uri);
+    g_autofree char *s1 = NULL, *s2 = NULL;
+
+    if (hmp) {
+        g_autofree char *o1 = qtest_hmp(r->to, "migrate_recover %s", uri);
+        g_autofree char *o2 = qtest_hmp(r->from, "migrate -d -r %s", uri);
+
+        g_assert_cmpstr(o1, ==, "");
+        g_assert_cmpstr(o2, ==, "");
+    } else {
+        qtest_qmp_assert_success(r->to, "{\"execute\": \"migrate-recover\", "
+                                 "\"arguments\": {\"uri\": %s}}", q);
+        resume_source(r->from, uri);
+    }
+    s1 = wait_status_in(r->from, active_only);
+    s2 = wait_status_in(r->to, active_only);
+}
+
+static void recover(Run *r, const char *uri)
+{
+    recover_with(r, uri, false);
+}
+
+/*
+ * The destination's guest runs (POSTCOPY_RUN was loaded): from here on a
+ * broken link pauses both sides.  Before it, the destination would fail
+ * (its guest never ran) while the source, not knowing, pauses.
+ */
+static void wait_guest_running(QTestState *to)
+{
+    gint64 deadline = g_get_monotonic_time() + PC_WAIT_US;
+
+    for (;;) {
+        bool running = false;
+        g_autofree char *rs = mig_query_runstate(to, &running);
+
+        if (running) {
+            return;
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the destination's guest never ran (runstate %s)", rs);
+        }
+        g_usleep(1000);
+    }
+}
+
+static void cut_link(Run *r, const RecCase *c, Proxy *px)
+{
+    g_autofree char *s1 = NULL, *s2 = NULL;
+
+    switch (c->cut) {
+    case CUT_PAUSE_SRC:
+        qtest_qmp_assert_success(r->from,
+                                 "{\"execute\": \"migrate-pause\"}");
+        break;
+    case CUT_PAUSE_DST:
+        if (c->hmp) {
+            g_autofree char *out = qtest_hmp(r->to, "migrate_pause");
+
+            g_assert_cmpstr(out, ==, "");
+        } else {
+            qtest_qmp_assert_success(r->to,
+                                     "{\"execute\": \"migrate-pause\"}");
+        }
+        break;
+    case CUT_SOCKETS:
+        proxy_cut(px);
+        break;
+    case CUT_NETNS:
+        g_assert_not_reached();
+    }
+    s1 = wait_status_in(r->from, paused_only);
+    s2 = wait_status_in(r->to, paused_only);
+    g_test_message("both sides postcopy-paused");
+}
+
+static void test_recovery(gconstpointer opaque)
+{
+    const RecCase *c = opaque;
+    const PcCase pc = { c->name, c->guest, c->smp, BE_NONE, .tls = c->tls };
+    g_autofree char *dst_path = NULL, *px_path = NULL, *uri = NULL;
+    g_autofree char *extra = NULL, *rec_uri = NULL, *rec2_uri = NULL;
+    g_autofree char *status = NULL, *bad_uri = NULL;
+    static const char *const in_postcopy[] = { "postcopy-active", NULL };
+    Proxy *px = NULL;
+    Run r;
+
+    if (c->tls && !tls_certs_available()) {
+        g_test_skip("no certtool (gnutls-bin) for the TLS key file");
+        return;
+    }
+    run_init(&r, c->guest);
+    dst_path = g_strdup_printf("%s/mig.sock", r.dir);
+    px_path = g_strdup_printf("%s/proxy.sock", r.dir);
+    rec_uri = g_strdup_printf("unix:%s/recover.sock", r.dir);
+    rec2_uri = g_strdup_printf("unix:%s/recover2.sock", r.dir);
+    bad_uri = g_strdup_printf("unix:%s/nobody.sock", r.dir);
+    r.from = start(&r, &pc, "src", "");
+    wait_for_serial(r.from, &r.src_pos, "AB");
+    extra = g_strdup_printf("-incoming defer -D %s/dst.log", r.dir);
+    r.to = start(&r, &pc, "dst", extra);
+    for (int i = 0; i < 2; i++) {
+        QTestState *s = i ? r.to : r.from;
+
+        migrate_set_capability(s, "postcopy-ram", true);
+        if (c->preempt) {
+            migrate_set_capability(s, "postcopy-preempt", true);
+        }
+    }
+    migrate_set_capability(r.to, "postcopy-blocktime", true);
+    migrate_ensure_non_converge(r.from);
+    /* slow enough that the link is cut before postcopy ends */
+    migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 4 << 20);
+    uri = g_strdup_printf("unix:%s", dst_path);
+    migrate_incoming_qmp(r.to, uri);
+    if (c->cut == CUT_SOCKETS) {
+        px = proxy_new(px_path, dst_path);
+        g_free(uri);
+        uri = g_strdup_printf("unix:%s", px_path);
+    }
+    migrate_qmp(r.from, uri);
+    wait_for_migration_pass(r.from, 2);
+    qtest_qmp_assert_success(r.from,
+                             "{\"execute\": \"migrate-start-postcopy\"}");
+    status = wait_status_in(r.from, in_postcopy);
+    g_free(status);
+    status = wait_status_in(r.to, in_postcopy);
+    wait_guest_running(r.to);
+    /*
+     * Cut at once: the guest fetches what it touches, so one full pass of
+     * it (a 'B') would leave little for the background stream to send.
+     */
+    cut_link(&r, c, px);
+    {
+        /* the guest is kept on both sides: recovery only in paused */
+        JsonObject *rsp = qtest_qmp(r.from, "{\"execute\": \"migrate_cancel\"}");
+        g_autofree char *err = mig_take_error(rsp);
+
+        g_assert_nonnull(strstr(err, "cannot cancel"));
+    }
+    if (c->retry) {
+        /* nobody listens there: the resume fails, the source stays paused */
+        resume_source(r.from, bad_uri);
+        resume_source(r.from, rec_uri);    /* waits for the first to fail */
+        g_free(status);
+        status = migrate_query_status(r.from);
+        g_assert_cmpstr(status, ==, "postcopy-paused");
+        /* now the destination listens, the same resume works */
+        qtest_qmp_assert_success(r.to, "{\"execute\": \"migrate-recover\", "
+                                 "\"arguments\": {\"uri\": %s}}",
+                                 mig_json_quote(rec2_uri));
+        resume_source(r.from, rec2_uri);
+        g_free(status);
+        status = wait_status_in(r.from, active_only);
+        g_free(status);
+        status = wait_status_in(r.to, active_only);
+        /* and it breaks again: the second recovery works as the first */
+        qtest_qmp_assert_success(r.from, "{\"execute\": \"migrate-pause\"}");
+        g_free(status);
+        status = wait_status_in(r.from, paused_only);
+        g_free(status);
+        status = wait_status_in(r.to, paused_only);
+        recover(&r, rec_uri);
+    } else {
+        recover_with(&r, rec_uri, c->hmp);
+    }
+    migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 0);
+    wait_for_migration_complete(r.from);
+    wait_for_migration_complete(r.to);
+    {
+        JsonObject *info = migrate_query(r.to);
+
+        g_test_message("destination: postcopy-latency %" PRId64 " ns",
+                       mig_json_int(info, "postcopy-latency", -1));
+        json_object_unref(info);
+    }
+    /* no 'F', no reboot: the guest ran through all of it */
+    wait_for_serial(r.to, &r.dst_pos, "B");
+    if (!strcmp(c->guest, "verify")) {
+        for (int i = 0; i < 3; i++) {
+            wait_for_serial(r.to, &r.dst_pos, "B");
+        }
+    } else {
+        qtest_qmp_assert_success(r.to, "{\"execute\": \"stop\"}");
+        qtest_qmp_eventwait(r.to, "STOP");
+        check_guests_ram(r.to);
+    }
+    if (px) {
+        proxy_free(px);
+    }
+    run_end(&r);
+}
+
+/* ------------------------------------------------------------ netns */
+
+/*
+ * Two network namespaces joined by a veth pair: the source in one, the
+ * destination in the other, migrating over TCP between them.  Taking the
+ * veth down cuts the link the way a network does: nothing tells TCP, so
+ * the management layer declares the failure with migrate-pause on both
+ * sides (as libvirt does), brings the link back and recovers.
+ */
+typedef struct NetNs {
+    char ns[2][32];
+    char veth[2][16];
+} NetNs;
+
+static void run_cmd(bool must, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void run_cmd(bool must, const char *fmt, ...)
+{
+    g_autofree char *cmd = NULL, *out = NULL, *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    va_list ap;
+    int status = -1;
+
+    va_start(ap, fmt);
+    cmd = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (!g_spawn_command_line_sync(cmd, &out, &err, &status, &gerr) ||
+        !g_spawn_check_wait_status(status, NULL)) {
+        if (must) {
+            g_error("'%s' failed: %s", cmd, gerr ? gerr->message : err);
+        }
+    }
+}
+
+/* NULL when namespaces can be made here, else why not (g_free). */
+static char *netns_skip_reason(void)
+{
+    if (geteuid() != 0) {
+        return g_strdup("network namespaces need root");
+    }
+    if (!g_find_program_in_path("ip")) {
+        return g_strdup("no 'ip' (iproute2) in PATH");
+    }
+    return NULL;
+}
+
+static void netns_setup(NetNs *n)
+{
+    int pid = getpid();
+
+    for (int i = 0; i < 2; i++) {
+        g_snprintf(n->ns[i], sizeof(n->ns[i]), "godwit-pc-%d-%c", pid,
+                   i ? 'd' : 's');
+        g_snprintf(n->veth[i], sizeof(n->veth[i]), "gwpc%d%c", pid % 100000,
+                   i ? 'd' : 's');
+        run_cmd(false, "ip netns del %s", n->ns[i]);
+        run_cmd(true, "ip netns add %s", n->ns[i]);
+    }
+    run_cmd(true, "ip link add %s type veth peer name %s", n->veth[0],
+            n->veth[1]);
+    for (int i = 0; i < 2; i++) {
+        run_cmd(true, "ip link set %s netns %s", n->veth[i], n->ns[i]);
+        run_cmd(true, "ip -n %s addr add 10.231.0.%d/24 dev %s", n->ns[i],
+                i + 1, n->veth[i]);
+        run_cmd(true, "ip -n %s link set %s up", n->ns[i], n->veth[i]);
+        run_cmd(true, "ip -n %s link set lo up", n->ns[i]);
+    }
+}
+
+static void netns_teardown(NetNs *n)
+{
+    for (int i = 0; i < 2; i++) {
+        /* the veth pair goes with its namespaces */
+        run_cmd(false, "ip netns del %s", n->ns[i]);
+    }
+}
+
+/* Start a process in namespace @ns (the spawn inherits this thread's). */
+static QTestState *start_in_netns(Run *r, const PcCase *c, const char *side,
+                                  const char *ns, const char *extra)
+{
+    g_autofree char *path = g_strdup_printf("/run/netns/%s", ns);
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    QTestState *s;
+
+    g_assert_cmpint(target, >=, 0);
+    g_assert_cmpint(orig, >=, 0);
+    g_assert_cmpint(setns(target, CLONE_NEWNET), ==, 0);
+    s = start(r, c, side, extra);
+    g_assert_cmpint(setns(orig, CLONE_NEWNET), ==, 0);
+    close(target);
+    close(orig);
+    return s;
+}
+
+static void test_recovery_netns(void)
+{
+    const PcCase pc = { "netns", "verify", 2, BE_NONE };
+    static const char *const in_postcopy[] = { "postcopy-active", NULL };
+    g_autofree char *skip = netns_skip_reason();
+    g_autofree char *extra = NULL, *status = NULL;
+    NetNs n;
+    Run r;
+
+    if (skip) {
+        g_test_message("skipped: %s", skip);
+        g_test_skip(skip);
+        return;
+    }
+    netns_setup(&n);
+    run_init(&r, pc.guest);
+    r.from = start_in_netns(&r, &pc, "src", n.ns[0], "");
+    wait_for_serial(r.from, &r.src_pos, "AB");
+    extra = g_strdup_printf("-incoming defer -D %s/dst.log", r.dir);
+    r.to = start_in_netns(&r, &pc, "dst", n.ns[1], extra);
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_set_capability(r.to, "postcopy-ram", true);
+    migrate_ensure_non_converge(r.from);
+    migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 4 << 20);
+    migrate_incoming_qmp(r.to, "tcp:10.231.0.2:4444");
+    migrate_qmp(r.from, "tcp:10.231.0.2:4444");
+    wait_for_migration_pass(r.from, 2);
+    qtest_qmp_assert_success(r.from,
+                             "{\"execute\": \"migrate-start-postcopy\"}");
+    status = wait_status_in(r.to, in_postcopy);
+    wait_guest_running(r.to);
+
+    run_cmd(true, "ip -n %s link set %s down", n.ns[0], n.veth[0]);
+    qtest_qmp_assert_success(r.from, "{\"execute\": \"migrate-pause\"}");
+    qtest_qmp_assert_success(r.to, "{\"execute\": \"migrate-pause\"}");
+    g_free(status);
+    status = wait_status_in(r.from, paused_only);
+    g_free(status);
+    status = wait_status_in(r.to, paused_only);
+    g_test_message("link down, both sides postcopy-paused");
+    run_cmd(true, "ip -n %s link set %s up", n.ns[0], n.veth[0]);
+    recover(&r, "tcp:10.231.0.2:4445");
+    migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 0);
+    wait_for_migration_complete(r.from);
+    wait_for_migration_complete(r.to);
+    for (int i = 0; i < 4; i++) {
+        wait_for_serial(r.to, &r.dst_pos, "B");
+    }
+    run_end(&r);
+    netns_teardown(&n);
+}
+
 /* ------------------------------------------------------------ refusals */
 
 static void test_refusals(void)
@@ -396,37 +1083,67 @@ static void test_refusals(void)
 
     rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
     err = mig_take_error(rsp);
-    g_test_message("postcopy-preempt: %s", err);
-    g_free(err);
-    migrate_set_capability(r.from, "postcopy-ram", true);
-    rsp = migrate_set_capability_rsp(r.from, "postcopy-preempt", true);
-    err = mig_take_error(rsp);
-    g_assert_nonnull(strstr(err, "not supported by this build"));
+    g_assert_nonnull(strstr(err, "Postcopy preempt requires postcopy-ram"));
     g_free(err);
     g_assert_false(migrate_get_capability(r.from, "postcopy-preempt"));
+    migrate_set_capability(r.from, "postcopy-ram", true);
+    migrate_set_capability(r.from, "postcopy-preempt", true);
+    /* the preempt channel is a second connection: not over exec: */
+    rsp = qtest_qmp(r.from, "{\"execute\": \"migrate\", \"arguments\": "
+                    "{\"uri\": \"exec:cat >/dev/null\"}}");
+    err = mig_take_error(rsp);
+    g_assert_nonnull(strstr(err, "postcopy-preempt needs a second "
+                            "connection"));
+    g_free(err);
+    {
+        g_autofree char *st = migrate_query_status(r.from);
 
+        /* refused before it started: no migration */
+        g_assert_cmpstr(st, !=, "failed");
+    }
+    migrate_set_capability(r.from, "postcopy-preempt", false);
+    {
+        /* "off" would make requests wait behind a huge page: refused */
+        const PcCase nb = { "nb", "a-b", 1, BE_NONE, .globals =
+                            "-global migration.x-postcopy-preempt-break-huge"
+                            "=off" };
+        QTestState *s = start(&r, &nb, "nb", "");
+
+        migrate_set_capability(s, "postcopy-ram", true);
+        migrate_set_capability(s, "postcopy-preempt", true);
+        rsp = qtest_qmp(s, "{\"execute\": \"migrate\", \"arguments\": "
+                        "{\"uri\": \"unix:/nonexistent\"}}");
+        err = mig_take_error(rsp);
+        g_assert_nonnull(strstr(err, "x-postcopy-preempt-break-huge=off"));
+        g_free(err);
+        qtest_quit(s);
+    }
+
+    /* recovery commands outside a paused postcopy (QEMU's texts) */
     rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-recover\", "
                     "\"arguments\": {\"uri\": \"unix:/nonexistent\"}}");
     err = mig_take_error(rsp);
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "Migrate recover can only be run when "
+                            "postcopy is paused"));
     g_free(err);
     rsp = qtest_qmp(r.from, "{\"execute\": \"migrate-pause\"}");
     err = mig_take_error(rsp);
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "only supported during postcopy-active"));
     g_free(err);
     rsp = qtest_qmp(r.from, "{\"execute\": \"migrate\", \"arguments\": "
                     "{\"uri\": \"unix:/nonexistent\", \"resume\": true}}");
     err = mig_take_error(rsp);
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "Cannot resume if there is no paused "
+                            "migration"));
     g_free(err);
     err = qtest_hmp(r.from, "migrate -r unix:/nonexistent");
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "Cannot resume if there is no paused"));
     g_free(err);
     err = qtest_hmp(r.from, "migrate_pause");
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "only supported during postcopy-active"));
     g_free(err);
     err = qtest_hmp(r.from, "migrate_recover unix:/nonexistent");
-    g_assert_nonnull(strstr(err, "not built yet"));
+    g_assert_nonnull(strstr(err, "can only be run when postcopy is paused"));
     g_free(err);
     err = NULL;
     run_end(&r);
@@ -728,6 +1445,18 @@ int main(int argc, char **argv)
 
         g_test_add_data_func(path, &cases[i], test_postcopy);
     }
+    for (size_t i = 0; i < G_N_ELEMENTS(rec_cases); i++) {
+        g_autofree char *path = NULL;
+
+        if (rec_cases[i].cut == CUT_NETNS) {
+            continue;
+        }
+        path = g_strdup_printf("/migration/postcopy/recovery/%s",
+                               rec_cases[i].name);
+        g_test_add_data_func(path, &rec_cases[i], test_recovery);
+    }
+    g_test_add_func("/migration/postcopy/recovery/netns-veth",
+                    test_recovery_netns);
     g_test_add_func("/migration/postcopy/refused", test_refusals);
     g_test_add_func("/migration/postcopy/refused-file-on-disk",
                     test_refused_file_on_disk);

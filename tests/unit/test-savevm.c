@@ -674,8 +674,28 @@ static void test_malformed(void)
     b8(b, QEMU_VM_COMMAND);
     b16(b, MIG_CMD_POSTCOPY_RESUME);
     b16(b, 0);
-    assert_load_error(b, "POSTCOPY_RESUME: postcopy recovery is not built "
-                      "yet");
+    /* outside a postcopy recovery: only a warning (as QEMU) */
+    b8(b, QEMU_VM_EOF);
+    g_assert_true(load_bytes(b->data, b->len, &error_abort));
+    b->len = sizeof(golden_header);
+    b8(b, QEMU_VM_COMMAND);
+    b16(b, MIG_CMD_RECV_BITMAP);
+    b16(b, 5);
+    b8(b, 4);
+    b8(b, 'n');
+    b8(b, 'o');
+    b8(b, 'p');
+    b8(b, 'e');
+    assert_load_error(b, "RECV_BITMAP: unknown RAM block 'nope'");
+    b->len = sizeof(golden_header);
+    b8(b, QEMU_VM_COMMAND);
+    b16(b, MIG_CMD_RECV_BITMAP);
+    b16(b, 3);
+    b8(b, 4);
+    b8(b, 'n');
+    b8(b, 'o');
+    assert_load_error(b, "RECV_BITMAP: length 3 does not hold a 4-byte "
+                      "block name");
     b->len = sizeof(golden_header);
     b8(b, QEMU_VM_COMMAND);
     b16(b, MIG_CMD_ENABLE_COLO);
