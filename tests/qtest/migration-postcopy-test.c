@@ -28,8 +28,9 @@
  *     unknown block / beyond the block's end: the destination pauses
  *     (postcopy-paused), keeps running, and never exits;
  *   - a fake destination asking the real source for a page of an unknown
- *     block / past the end of a block / with no block: the source fails
- *     cleanly (error-desc) and its guest runs on.
+ *     block / past the end of a block / with no block, or sending
+ *     RECV_BITMAP or RESUME_ACK outside a recovery (or RESUME_ACK != 1):
+ *     the source fails cleanly (error-desc) and its guest runs on.
  * postcopy-blocktime: the figures checked against what must hold whatever
  * the timing (check_blocktime).  postcopy-preempt: plain, 2 vCPUs, huge
  * pages (memfd, hugetlbfs file), release-ram, x-preempt-pre-7-2 (EOS),
@@ -1379,6 +1380,10 @@ static void test_bad_request(gconstpointer opaque)
         "unknown RAM block 'no-such-block'",
         "is outside RAM block 'riscv_virt_board.ram'",
         "REQ_PAGES before any REQ_PAGES_ID",
+        /* the state: setup or active, whenever the message comes */
+        "RECV_BITMAP of block 'riscv_virt_board.ram' in state ",
+        "RESUME_ACK in state ",
+        "RESUME_ACK with value 2 (must be 1)",
     };
     const PcCase c = { "bad", "a-b", 1, BE_NONE };
     g_autoptr(GSocketListener) listener = g_socket_listener_new();
@@ -1418,11 +1423,20 @@ static void test_bad_request(gconstpointer opaque)
         mig_put64(msg, PC_RAM_SIZE);                 /* the block's end */
         mig_put32(msg, 0x1000);
         mig_put_str(msg, "riscv_virt_board.ram");
-    } else {
+    } else if (kind == 2) {
         mig_put16(msg, 4);                           /* REQ_PAGES, no block */
         mig_put16(msg, 12);
         mig_put64(msg, 0);
         mig_put32(msg, 0x1000);
+    } else if (kind == 3) {
+        /* recovery messages outside a recovery */
+        mig_put16(msg, 5);                           /* RECV_BITMAP */
+        mig_put16(msg, 1 + strlen("riscv_virt_board.ram"));
+        mig_put_str(msg, "riscv_virt_board.ram");
+    } else {
+        mig_put16(msg, 6);                           /* RESUME_ACK */
+        mig_put16(msg, 4);
+        mig_put32(msg, kind == 4 ? 1 : 2);
     }
     fake_send(conn, msg);
     wait_for_migration_fail(r.from, true);
@@ -1470,6 +1484,12 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(0), test_bad_request);
     g_test_add_data_func("/migration/postcopy/bad/request-beyond-end",
                          GINT_TO_POINTER(1), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/recv-bitmap-not-recovering",
+                         GINT_TO_POINTER(3), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/resume-ack-not-recovering",
+                         GINT_TO_POINTER(4), test_bad_request);
+    g_test_add_data_func("/migration/postcopy/bad/resume-ack-value",
+                         GINT_TO_POINTER(5), test_bad_request);
     g_test_add_data_func("/migration/postcopy/bad/request-no-block",
                          GINT_TO_POINTER(2), test_bad_request);
     return g_test_run();
