@@ -347,7 +347,16 @@ static void run_success(MigRun *r)
     }
     wait_for_migration_complete(r->from);
     qtest_qmp_eventwait(r->from, "STOP");
+    /*
+     * As in QEMU, "completed" is published just before the migration
+     * thread moves the runstate from finish-migrate to postmigrate.
+     */
     runstate = mig_query_runstate(r->from, &running);
+    for (int i = 0; i < 1000 && !strcmp(runstate, "finish-migrate"); i++) {
+        g_usleep(10 * 1000);
+        g_free(runstate);
+        runstate = mig_query_runstate(r->from, &running);
+    }
     g_assert_cmpstr(runstate, ==, "postmigrate");
     g_assert_false(running);
     /* The guest's clock, frozen with the stopped source. */
