@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/main-loop.h"
 #include "qemu/bitops.h"
 #include "qapi/error.h"
@@ -34,25 +35,6 @@
 static int64_t now_ms(void)
 {
     return get_clock_realtime() / 1000000;
-}
-
-static uint32_t ldl_be_p(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void stl_be_p(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
-
-static uint64_t ldq_be_p(const uint8_t *p)
-{
-    return ((uint64_t)ldl_be_p(p) << 32) | ldl_be_p(p + 4);
 }
 
 static SocketAddress *preempt_uri_address(const char *uri, Error **errp);

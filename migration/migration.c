@@ -6,6 +6,7 @@
  * state diagram and the thread loop.
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/main-loop.h"
 #include "qemu/sockets.h"
 #include "qapi/error.h"
@@ -38,20 +39,6 @@
 
 /* Provided by ram.c (the savevm helper). */
 uint64_t ram_bytes_remaining(void);
-
-static uint32_t ldl_be_p(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void stl_be_p(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
 
 static MigrationState *current_migration;
 static MigrationIncomingState *current_incoming;
