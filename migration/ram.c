@@ -866,8 +866,15 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
      * memory is populated (-mem-prealloc).  The stream writes guest RAM
      * without logging, so the boot log ends here.
      */
-    RAMBLOCK_FOREACH_MIGRATABLE(rb) {
-        ram_take_known_zero(rb);
+    /*
+     * Not with multifd: its channel threads write pages this thread does
+     * not see, so a later ZERO record could be skipped on a written page.
+     * (The pagemap probe still answers: a written page is present.)
+     */
+    if (!migrate_multifd()) {
+        RAMBLOCK_FOREACH_MIGRATABLE(rb) {
+            ram_take_known_zero(rb);
+        }
     }
     memory_boot_log_end();
     return 0;
@@ -1070,6 +1077,10 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
             return -EINVAL;
         }
         ram_zero_cache_note_write(&ls->zero, rb, addr >> TARGET_PAGE_BITS);
+        if (rb->known_zero) {
+            /* a page received as ZERO (not written) is written now */
+            clear_bit(addr >> TARGET_PAGE_BITS, rb->known_zero);
+        }
     } else {
         /* Straight into guest RAM; a short read leaves the file failed. */
         qemu_get_buffer(f, host, TARGET_PAGE_SIZE);
