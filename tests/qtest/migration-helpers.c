@@ -570,3 +570,22 @@ void mig_put_str(GByteArray *b, const char *str)
     mig_put8(b, strlen(str));
     g_byte_array_append(b, (const guint8 *)str, strlen(str));
 }
+
+static long meminfo_field(const char *text, const char *name)
+{
+    const char *p = strstr(text, name);
+
+    return p ? strtol(p + strlen(name), NULL, 10) : 0;
+}
+
+long mig_free_huge_pages_2m(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL) ||
+        meminfo_field(text, "Hugepagesize:") != 2048) {
+        return 0;
+    }
+    return meminfo_field(text, "HugePages_Free:") -
+           meminfo_field(text, "HugePages_Rsvd:");
+}

@@ -196,4 +196,10 @@ void mig_put32(GByteArray *b, uint32_t v);
 void mig_put64(GByteArray *b, uint64_t v);
 void mig_put_str(GByteArray *b, const char *str);
 
+/*
+ * Free 2 MiB huge pages not yet promised to a mapping, from /proc/meminfo
+ * (0 when 2 MiB is not the default huge page size).
+ */
+long mig_free_huge_pages_2m(void);
+
 #endif

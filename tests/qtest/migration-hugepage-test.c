@@ -92,27 +92,6 @@ typedef struct Run {
 
 /* ------------------------------------------------------------ host checks */
 
-static long meminfo_field(const char *text, const char *name)
-{
-    const char *p = strstr(text, name);
-
-    return p ? strtol(p + strlen(name), NULL, 10) : 0;
-}
-
-/* Free 2 MiB huge pages not yet promised to a mapping (0 if 2 MiB is not
- * the default huge page size). */
-static long free_huge_pages_2m(void)
-{
-    g_autofree char *text = NULL;
-
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL) ||
-        meminfo_field(text, "Hugepagesize:") != 2048) {
-        return 0;
-    }
-    return meminfo_field(text, "HugePages_Free:") -
-           meminfo_field(text, "HugePages_Rsvd:");
-}
-
 static bool hugetlbfs_mounted(void)
 {
     struct statfs st;
@@ -130,7 +109,7 @@ static bool is_huge(Backend b)
 static char *skip_reason(const HugeCase *c)
 {
     long need = HP_PAGES_PER_SIDE * (is_huge(c->src) + is_huge(c->dst));
-    long have = free_huge_pages_2m();
+    long have = mig_free_huge_pages_2m();
 
     if (have < need) {
         return g_strdup_printf("%ld free 2 MiB huge pages, this case needs "

@@ -130,25 +130,6 @@ typedef struct Run {
 
 /* ------------------------------------------------------------ host checks */
 
-static long meminfo_field(const char *text, const char *name)
-{
-    const char *p = strstr(text, name);
-
-    return p ? strtol(p + strlen(name), NULL, 10) : 0;
-}
-
-static long free_huge_pages_2m(void)
-{
-    g_autofree char *text = NULL;
-
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL) ||
-        meminfo_field(text, "Hugepagesize:") != 2048) {
-        return 0;
-    }
-    return meminfo_field(text, "HugePages_Free:") -
-           meminfo_field(text, "HugePages_Rsvd:");
-}
-
 static bool is_huge(Backend b)
 {
     return b == BE_MEMFD_HUGE || b == BE_FILE_HUGE;
@@ -170,7 +151,7 @@ static char *skip_reason(const PcCase *c)
     if (!is_huge(c->backend)) {
         return NULL;
     }
-    have = free_huge_pages_2m();
+    have = mig_free_huge_pages_2m();
     if (have < 2 * PC_HUGE_PAGES) {
         return g_strdup_printf("%ld free 2 MiB huge pages, this case needs "
                                "%d (run scripts/setup-test-host.sh as root, "
