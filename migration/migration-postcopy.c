@@ -20,6 +20,7 @@
 #include "sysemu/sysemu.h"
 #include "exec/memory.h"
 #include "migration/migration.h"
+#include "migration/migration-rp.h"
 #include "migration/migration-postcopy.h"
 #include "migration/socket.h"
 #include "migration/tls.h"

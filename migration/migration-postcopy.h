@@ -58,8 +58,6 @@ bool postcopy_resume_connected(MigrationState *s, QIOChannel *ioc,
  */
 bool postcopy_incoming_recover_channel(MigrationIncomingState *mis,
                                        QIOChannel *ioc);
-/* Open the return path and start its thread (migration thread). */
-bool open_return_path_on_source(MigrationState *s, Error **errp);
 
 /* ---- postcopy-preempt (migration-postcopy.c) */
 
@@ -86,10 +84,6 @@ bool postcopy_preempt_incoming_channel(MigrationIncomingState *mis,
 uint64_t migration_transferred_now(MigrationState *s);
 /* Start a new rate/bandwidth window at @now (ms). */
 void migration_window_start(MigrationState *s, int64_t now);
-/* Record @err as the migration's error from the return-path thread. */
-bool rp_error(MigrationState *s, Error *err);
-/* Join the return-path thread; false if it ended with an error. */
-bool await_return_path_close_on_source(MigrationState *s);
 /* Move to failed from any running state (takes @err, may be NULL). */
 void migration_fail(MigrationState *s, Error *err);
 /* The file's sticky error as the migration's (paused in postcopy). */
@@ -97,9 +91,6 @@ bool migration_check_file(MigrationState *s);
 /* pause-before-switchover with the BQL held; false when cancelled. */
 bool migration_maybe_pause(MigrationState *s, MigrationStatus *cur);
 
-/* Destination: one return-path message, under rp_mutex.  Any thread. */
-bool rp_send(MigrationIncomingState *mis, uint16_t type, uint16_t len,
-             const uint8_t *data, Error **errp);
 /* Close the return path (SHUT @error first) and the incoming file. */
 void migration_incoming_state_destroy(MigrationIncomingState *mis,
                                       bool error);

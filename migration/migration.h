@@ -273,10 +273,6 @@ bool migration_cmdline_init(const char *incoming, Error **errp);
 bool qemu_start_incoming_migration(const char *uri, Error **errp);
 /* An incoming channel is ready (main thread): start loading from it. */
 void migration_incoming_process_channel(QIOChannel *ioc);
-/* The return path to the source (OPEN_RETURN_PATH). */
-bool migration_incoming_open_return_path(MigrationIncomingState *mis);
-bool migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value,
-                          Error **errp);
 /*
  * Ask the source for [start, start+len) of @rb: REQ_PAGES_ID when the block
  * differs from the previous request, else REQ_PAGES.  Any thread.
@@ -319,9 +315,6 @@ void postcopy_preempt_incoming_stop(MigrationIncomingState *mis);
 /* The outgoing migration is in its postcopy phase (postcopy-*). */
 bool migration_in_postcopy(void);
 
-/* SHUT tells the source the destination is done (0) or failed (1). */
-bool migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value,
-                          Error **errp);
 /* Record a listening address for "socket-address" (takes @addr). */
 void migration_incoming_add_socket_address(MigrationIncomingState *mis,
                                            SocketAddress *addr);

@@ -27,6 +27,7 @@
 #include "migration/wire.h"
 #include "migration/options.h"
 #include "migration/migration.h"
+#include "migration/migration-rp.h"
 #include "migration/savevm.h"
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
