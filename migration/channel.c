@@ -15,6 +15,7 @@
 typedef struct ChannelTLSConnect {
     MigrationState *s;
     char *hostname;
+    unsigned gen;           /* of the migration that started the handshake */
 } ChannelTLSConnect;
 
 static void channel_tls_connect_free(gpointer opaque)
@@ -35,6 +36,11 @@ static void channel_tls_connect_done(QIOTask *task, gpointer opaque)
     qio_task_propagate_error(task, &err);
     trace_migration_channel_tls_done("outgoing",
                                      err ? error_get_pretty(err) : "");
+    if (!migration_connecting_done(d->s, d->gen)) {
+        /* an earlier migration's handshake: the task closes the channel */
+        error_free(err);
+        return;
+    }
     migration_channel_connect(d->s, tioc, d->hostname, err);
 }
 
@@ -44,17 +50,26 @@ void migration_channel_connect(MigrationState *s, QIOChannel *ioc,
     trace_migration_channel_connect(ioc ? qio_channel_type_name(ioc) : "",
                                     hostname ? hostname : "",
                                     error != NULL);
+    MigrationStatus st = qatomic_read(&s->state);
+
+    if (st == MIGRATION_STATUS_CANCELLING || st == MIGRATION_STATUS_CANCELLED) {
+        /* cancelled before the connect completed: no handshake to start */
+        migrate_fd_connect(s, ioc, error);
+        return;
+    }
     if (!error && migrate_tls() && !migration_channel_is_tls(ioc)) {
         ChannelTLSConnect *d = g_new0(ChannelTLSConnect, 1);
         const char *name = migration_tls_hostname(hostname);
 
         d->s = s;
         d->hostname = g_strdup(name);
+        d->gen = migration_connecting_set(s, ioc);
         if (migration_tls_client_start(ioc, name, channel_tls_connect_done,
                                        d, channel_tls_connect_free, NULL,
                                        &error)) {
             return;
         }
+        migration_connecting_done(s, d->gen);
         channel_tls_connect_free(d);
     }
     migrate_fd_connect(s, ioc, error);

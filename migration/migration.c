@@ -656,17 +656,24 @@ void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error)
 {
     QEMUFile *f;
 
+    MigrationStatus st;
+
     if (postcopy_resume_connected(s, ioc, error)) {
+        return;
+    }
+    st = qatomic_read(&s->state);
+    if (st == MIGRATION_STATUS_CANCELLING ||
+        st == MIGRATION_STATUS_CANCELLED) {
+        /* cancelled while connecting: whatever the connect says now */
+        trace_migrate_fd_connect_cancelled(error ? error_get_pretty(error)
+                                                 : "");
+        error_free(error);
+        migrate_set_state(&s->state, MIGRATION_STATUS_CANCELLING,
+                          MIGRATION_STATUS_CANCELLED);
         return;
     }
     if (error) {
         migrate_fd_error(s, error);
-        return;
-    }
-    if (qatomic_read(&s->state) == MIGRATION_STATUS_CANCELLING) {
-        /* cancelled while connecting */
-        migrate_set_state(&s->state, MIGRATION_STATUS_CANCELLING,
-                          MIGRATION_STATUS_CANCELLED);
         return;
     }
     if (qatomic_read(&s->state) != MIGRATION_STATUS_SETUP) {
@@ -688,8 +695,50 @@ void migrate_fd_connect(MigrationState *s, QIOChannel *ioc, Error *error)
     s->thread_created = true;
 }
 
+unsigned migration_connecting_set(MigrationState *s, QIOChannel *ioc)
+{
+    qemu_mutex_lock(&s->qemu_file_lock);
+    if (s->connecting_ioc) {
+        qio_channel_unref(s->connecting_ioc);
+    }
+    s->connecting_ioc = ioc;
+    qio_channel_ref(ioc);
+    qemu_mutex_unlock(&s->qemu_file_lock);
+    return s->connect_gen;
+}
+
+bool migration_connecting_done(MigrationState *s, unsigned gen)
+{
+    QIOChannel *ioc = NULL;
+    bool current = gen == s->connect_gen;
+
+    qemu_mutex_lock(&s->qemu_file_lock);
+    if (current) {
+        ioc = s->connecting_ioc;
+        s->connecting_ioc = NULL;
+    }
+    qemu_mutex_unlock(&s->qemu_file_lock);
+    if (ioc) {
+        qio_channel_unref(ioc);
+    }
+    trace_migration_connecting_done(gen, s->connect_gen);
+    return current;
+}
+
 static void migrate_init(MigrationState *s)
 {
+    QIOChannel *stale;
+
+    /* a handshake of an earlier migration can no longer reach this one */
+    qemu_mutex_lock(&s->qemu_file_lock);
+    s->connect_gen++;
+    stale = s->connecting_ioc;
+    s->connecting_ioc = NULL;
+    qemu_mutex_unlock(&s->qemu_file_lock);
+    if (stale) {
+        qio_channel_shutdown(stale, QIO_CHANNEL_SHUTDOWN_BOTH, NULL);
+        qio_channel_unref(stale);
+    }
     memset(&s->stats, 0, sizeof(s->stats));
     qemu_mutex_lock(&s->error_mutex);
     error_free(s->error);
@@ -847,6 +896,12 @@ void migrate_fd_cancel(MigrationState *s)
     }
     if (s->postcopy_qemufile_src) {
         qemu_file_shutdown(s->postcopy_qemufile_src);
+    }
+    if (s->connecting_ioc) {
+        /* a TLS handshake that may never end (a silent peer): end it */
+        trace_migrate_fd_cancel_connecting();
+        qio_channel_shutdown(s->connecting_ioc, QIO_CHANNEL_SHUTDOWN_BOTH,
+                             NULL);
     }
     qemu_mutex_unlock(&s->qemu_file_lock);
     multifd_send_shutdown();

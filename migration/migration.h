@@ -82,6 +82,14 @@ typedef struct MigrationState {
      * cleanup bottom half (main thread) after the thread was joined.
      */
     QEMUFile *to_dst_file;
+    /*
+     * Also under qemu_file_lock: the raw channel of a TLS handshake still
+     * in progress (a reference), so migrate_cancel can shut it down, and
+     * the generation of the migration that started it (see
+     * migration_connecting_set).
+     */
+    QIOChannel *connecting_ioc;
+    unsigned connect_gen;
 
     /* ---- the return path (source side) */
     struct {
@@ -314,6 +322,17 @@ void postcopy_preempt_incoming_drain(MigrationIncomingState *mis);
 void postcopy_preempt_incoming_stop(MigrationIncomingState *mis);
 /* The outgoing migration is in its postcopy phase (postcopy-*). */
 bool migration_in_postcopy(void);
+
+/*
+ * Main loop.  A transport step that completes later (a TLS handshake)
+ * records the channel it runs on, so migrate_cancel can shut it down, and
+ * takes the migration's generation; when it completes it calls
+ * migration_connecting_done, which drops the record and returns false when
+ * the completion is stale (a later migrate began since): the caller then
+ * drops the channel instead of handing it to the newer migration.
+ */
+unsigned migration_connecting_set(MigrationState *s, QIOChannel *ioc);
+bool migration_connecting_done(MigrationState *s, unsigned gen);
 
 /* Record a listening address for "socket-address" (takes @addr). */
 void migration_incoming_add_socket_address(MigrationIncomingState *mis,

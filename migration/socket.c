@@ -21,6 +21,7 @@ static SocketAddress *outgoing_addr;
 typedef struct SocketConnectData {
     MigrationState *s;
     char *hostname;
+    unsigned gen;       /* the migration's connect generation */
 } SocketConnectData;
 
 static void socket_connect_data_free(gpointer opaque)
@@ -37,6 +38,11 @@ static void socket_outgoing_migration(QIOTask *task, gpointer opaque)
     QIOChannel *ioc = qio_task_get_source(task);
     Error *err = NULL;
 
+    if (data->gen != data->s->connect_gen) {
+        /* an earlier migration's connect: the task closes the channel */
+        trace_migration_socket_outgoing_stale(data->gen, data->s->connect_gen);
+        return;
+    }
     if (qio_task_propagate_error(task, &err)) {
         trace_migration_socket_outgoing_error(error_get_pretty(err));
         migration_channel_connect(data->s, ioc, data->hostname, err);
@@ -59,6 +65,7 @@ void socket_start_outgoing_migration(MigrationState *s, const char *str,
     }
     data = g_new0(SocketConnectData, 1);
     data->s = s;
+    data->gen = s->connect_gen;
     if (addr->type == SOCKET_ADDRESS_TYPE_INET) {
         data->hostname = g_strdup(addr->u.inet.host);
     }

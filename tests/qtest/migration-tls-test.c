@@ -25,6 +25,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +523,93 @@ static void test_refused_incoming(void)
     qtest_quit(to);
 }
 
+/*
+ * A peer that accepts the TCP connection and never answers the TLS
+ * ClientHello: migrate_cancel must end the handshake (the peer sees the
+ * socket closed), and a later migration must not be handed the old
+ * channel.  Before the source shut the handshake's socket down on cancel,
+ * the peer never saw EOF here.
+ */
+static void test_cancel_during_handshake(void)
+{
+    static const TLSCase good = {
+        .name = "cancel-during-handshake", .src_dir = "cli",
+        .dst_dir = "srv-ip",
+    };
+    TLSRun r = { .c = &good };
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *uri = NULL;
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t salen = sizeof(sa);
+    int lfd, cfd;
+    const char *t = g_getenv("QTEST_TIMEOUT_MS");
+    gint64 deadline;
+    char buf[4096];
+
+    r.dir = g_dir_make_tmp("godwit-tls-XXXXXX", &gerr);
+    g_assert_no_error(gerr);
+    r.image = qtest_guest_image("a-b");
+    start_source(&r);
+    set_param_str(r.from, "tls-creds", "tlscreds0");
+
+    /* the silent peer */
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    g_assert_cmpint(lfd, >=, 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    g_assert_cmpint(getsockname(lfd, (struct sockaddr *)&sa, &salen), ==, 0);
+    uri = g_strdup_printf("tcp:127.0.0.1:%u", ntohs(sa.sin_port));
+    migrate_qmp(r.from, uri);
+    cfd = accept(lfd, NULL, NULL);
+    g_assert_cmpint(cfd, >=, 0);
+    {
+        g_autofree char *st = migrate_query_status(r.from);
+
+        g_assert_cmpstr(st, ==, "setup");
+    }
+    migrate_cancel_qmp(r.from);
+    wait_for_migration_status(r.from, "cancelled", NULL);
+
+    /* the peer reads the ClientHello, then EOF: the socket was shut down */
+    deadline = g_get_monotonic_time() + (t ? atoll(t) : 120000) * 1000LL;
+    for (;;) {
+        struct pollfd pfd = { .fd = cfd, .events = POLLIN };
+        ssize_t n;
+
+        if (g_get_monotonic_time() > deadline) {
+            g_error("the cancelled handshake's socket was never closed");
+        }
+        if (poll(&pfd, 1, 100) <= 0) {
+            continue;
+        }
+        n = read(cfd, buf, sizeof(buf));
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            break;
+        }
+        g_assert_cmpint(n, >, 0);
+    }
+    close(cfd);
+    close(lfd);
+    mig_assert_source_alive(r.from, &r.src_pos);
+
+    /* the same source migrates to a real destination */
+    g_free(uri);
+    uri = start_dest(&r, "srv-ip", NULL, false, 1);
+    migrate_and_succeed(&r, uri);
+
+    qtest_quit(r.to);
+    qtest_quit(r.from);
+    {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", r.dir);
+
+        g_assert_cmpint(system(cmd), ==, 0);
+    }
+    g_free(r.dir);
+    g_free(r.image);
+    g_free(r.dst_log);
+}
+
 static void skip_no_certtool(void)
 {
     g_test_skip("certtool (package gnutls-bin) is not installed");
@@ -544,6 +635,8 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/migration/precopy/tls/refused/incoming",
                     test_refused_incoming);
+    g_test_add_func("/migration/precopy/tcp/tls/x509/cancel-during-handshake",
+                    test_cancel_during_handshake);
     ret = g_test_run();
     {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", certdir);
