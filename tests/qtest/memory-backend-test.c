@@ -28,6 +28,7 @@
 #include <glib/gstdio.h>
 
 #include "libqtest.h"
+#include "migration-helpers.h"
 
 #define GUEST_RAM_MB 128
 #define HUGETLBFS_MAGIC_VALUE 0x958458f6
@@ -61,22 +62,6 @@ static const BackendCase cases[] = {
       "hf", "2 MiB", true, true },
 };
 
-static long free_huge_pages_2m(void)
-{
-    g_autofree char *text = NULL;
-    const char *p;
-
-    if (!g_file_get_contents("/proc/meminfo", &text, NULL, NULL)) {
-        return 0;
-    }
-    p = strstr(text, "Hugepagesize:");
-    if (!p || strtol(p + strlen("Hugepagesize:"), NULL, 10) != 2048) {
-        return 0;
-    }
-    p = strstr(text, "HugePages_Free:");
-    return p ? strtol(p + strlen("HugePages_Free:"), NULL, 10) : 0;
-}
-
 static bool hugetlbfs_mounted(void)
 {
     struct statfs st;
@@ -96,7 +81,7 @@ static void test_backend(gconstpointer opaque)
     QTestState *s;
     size_t pos = 0;
 
-    if (c->hugetlb && free_huge_pages_2m() < GUEST_RAM_MB / 2) {
+    if (c->hugetlb && mig_free_huge_pages_2m() < GUEST_RAM_MB / 2) {
         g_test_skip("fewer than 64 free 2 MiB huge pages "
                     "(reserve them in /proc/sys/vm/nr_hugepages)");
         return;
