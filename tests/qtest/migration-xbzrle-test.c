@@ -39,6 +39,7 @@ typedef struct LiveCase {
     int64_t cache_size;
     int64_t resize_to;          /* 0: no live resize */
     int dest_run_secs;          /* verify guest: run this long after */
+    bool prealloc;              /* -mem-prealloc on both sides */
 } LiveCase;
 
 static JsonObject *xbzrle_stats(QTestState *who)
@@ -91,11 +92,12 @@ static void test_live(gconstpointer data)
     int64_t pages, bytes;
 
     g_assert_no_error(gerr);
-    from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s",
-                       c->smp, image);
+    from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s%s",
+                       c->smp, image, c->prealloc ? " -mem-prealloc" : "");
     wait_for_serial(from, &src_pos, "AB");
     to = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s "
-                     "-incoming %s", c->smp, image, uri);
+                     "-incoming %s%s", c->smp, image, uri,
+                     c->prealloc ? " -mem-prealloc" : "");
 
     migrate_set_capability(from, "xbzrle", true);
     migrate_set_parameter_int(from, "xbzrle-cache-size", c->cache_size);
@@ -177,11 +179,25 @@ static const LiveCase live_cases[] = {
         .guest = "verify", .smp = 2,
         .cache_size = 64 * 1024 * 1024,
         .dest_run_secs = 10,
+    }, {
+        /*
+         * Populated memory on both sides: the destination takes its
+         * never-written maps and skips ZERO records for those pages, so
+         * every PAGE and XBZRLE write must clear the page's bit first; the
+         * verify guest turns pages zero and non-zero again, so a ZERO
+         * record skipped after an XBZRLE write shows as an 'F'.
+         */
+        .name = "/migration/xbzrle/live/verify-guest/prealloc",
+        .guest = "verify", .smp = 2,
+        .cache_size = 64 * 1024 * 1024,
+        .dest_run_secs = 5,
+        .prealloc = true,
     },
 };
 
 /* ------------------------------------------------------------ bad records */
 
+#define F_ZERO      0x002
 #define F_PAGE      0x008
 #define F_EOS       0x010
 #define F_CONTINUE  0x020
@@ -200,9 +216,11 @@ static uint64_t be64_at(const uint8_t *p)
 
 /*
  * The stream of a stopped a-b guest, up to and including the footer of
- * the ram START section; *@ram_id gets the section id of "ram".
+ * the ram START section; *@ram_id gets the section id of "ram".  With
+ * @rest, the remainder of the stream goes there.
  */
-static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id)
+static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id,
+                                 GByteArray **rest)
 {
     static const uint8_t ram_hdr[] = {
         3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4,  /* idstr, instance, v4 */
@@ -251,6 +269,10 @@ static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id)
     off += 5;
     b = g_byte_array_new();
     g_byte_array_append(b, data, off);
+    if (rest) {
+        *rest = g_byte_array_new();
+        g_byte_array_append(*rest, data + off, len - off);
+    }
     return b;
 }
 
@@ -303,7 +325,7 @@ static void test_bad_record(gconstpointer data)
     QTestState *to;
 
     g_assert_no_error(err);
-    b = stream_prefix(dir, &ram_id);
+    b = stream_prefix(dir, &ram_id, NULL);
     mig_put8(b, 0x02);                      /* PART */
     mig_put32(b, ram_id);
     if (c->send_page_first) {
@@ -348,6 +370,73 @@ static void test_bad_record(gconstpointer data)
     rmdir(dir);
 }
 
+/*
+ * The destination's never-written map (taken at load setup on populated
+ * memory) lets it skip ZERO records for pages nothing wrote.  An XBZRLE
+ * record writes a page without a PAGE record, so it must clear the page's
+ * bit: ZERO, XBZRLE (non-zero), a ZERO elsewhere (the loader's per-chunk
+ * cache moves away), ZERO must leave the page zero.  Fails when
+ * the XBZRLE load path forgets to clear the bit (the second ZERO and the
+ * stream's own later ZERO are then skipped).
+ */
+static void test_zero_after_delta(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-xbzrle-XXXXXX", &err);
+    g_autofree char *path = NULL, *uri = NULL;
+    g_autofree char *image = qtest_guest_image("a-b");
+    const uint64_t page = 0x10000;      /* in the block, below the guest */
+    uint8_t got[4096], zero[4096] = { 0 };
+    GByteArray *b, *rest;
+    uint32_t ram_id;
+    QTestState *to;
+
+    g_assert_no_error(err);
+    b = stream_prefix(dir, &ram_id, &rest);
+    mig_put8(b, 0x02);                      /* PART */
+    mig_put32(b, ram_id);
+    mig_put64(b, page | F_ZERO);
+    mig_put_str(b, RAM_BLOCK);
+    mig_put8(b, 0);
+    mig_put64(b, page | F_XBZRLE | F_CONTINUE);
+    mig_put8(b, 0x01);
+    mig_put16(b, sizeof(good_delta));
+    g_byte_array_append(b, good_delta, sizeof(good_delta));
+    /* a page 16 MiB away, so the loader's per-chunk cache is dropped */
+    mig_put64(b, (page + (16 << 20)) | F_ZERO | F_CONTINUE);
+    mig_put8(b, 0);
+    mig_put64(b, page | F_ZERO | F_CONTINUE);
+    mig_put8(b, 0);
+    mig_put64(b, F_EOS);
+    mig_put8(b, 0x7e);
+    mig_put32(b, ram_id);
+    g_byte_array_append(b, rest->data, rest->len);
+    g_byte_array_unref(rest);
+    path = g_strdup_printf("%s/stream", dir);
+    g_assert_true(g_file_set_contents(path, (const char *)b->data, b->len,
+                                      &err));
+    g_assert_no_error(err);
+    g_byte_array_unref(b);
+
+    uri = g_strdup_printf("exec:cat %s", path);
+    to = qtest_initf("-M virt -m " MEM " -mem-prealloc -S -bios none "
+                     "-kernel %s -incoming defer", image);
+    migrate_incoming_qmp(to, uri);
+    wait_for_migration_complete(to);
+    qtest_memread(to, 0x80000000ULL + page, got, sizeof(got));
+    if (memcmp(got, zero, sizeof(got))) {
+        for (size_t i = 0; i < sizeof(got); i++) {
+            if (got[i]) {
+                g_error("page 0x%" PRIx64 " byte %zu is 0x%02x after ZERO, "
+                        "XBZRLE, ZERO", page, i, got[i]);
+            }
+        }
+    }
+    qtest_quit(to);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -358,5 +447,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
                              test_bad_record);
     }
+    g_test_add_func("/migration/xbzrle/prealloc/zero-after-delta",
+                    test_zero_after_delta);
     return g_test_run();
 }
