@@ -183,6 +183,7 @@ typedef struct PostcopyIncomingStats {
     uint64_t requests;         /* REQ_PAGES(_ID) sent */
     uint64_t duplicates;       /* faults on a page already requested */
     uint64_t received_zero;    /* faults on pages received as untouched zeroes */
+    uint64_t zero_ahead;       /* pages placed ahead of such a fault */
     uint64_t placed;           /* host pages placed */
 } PostcopyIncomingStats;
 
@@ -545,6 +546,79 @@ static bool pc_host_page_received(RAMBlock *rb, uint64_t offset)
     return find_next_zero_bit(rb->receivedmap, first + n, first) >= first + n;
 }
 
+/*
+ * The window around a fault on a page received as untouched zeroes in
+ * which the fault thread maps zero pages too (only over pages received
+ * the same way): the aligned 256 KiB that holds the fault.  A guest
+ * touching fresh memory, in whatever order inside a window, then takes
+ * one fault per 64 pages instead of one per page; a page populated
+ * meanwhile ends a run (EEXIST) and costs nothing.
+ */
+#define PC_ZERO_AHEAD_BYTES (256 * 1024)
+
+/* Map zero pages over [start, end) of @rb, stopping at a populated page. */
+static void pc_zero_range(PostcopyIncoming *pi, RAMBlock *rb, uint64_t start,
+                          uint64_t end)
+{
+    for (int tries = 0; start < end && tries < 16; tries++) {
+        struct uffdio_zeropage zp = {
+            .range = { .start = (uintptr_t)(rb->host + start),
+                       .len = end - start },
+            .mode = 0,
+        };
+
+        if (ioctl(pi->uffd, UFFDIO_ZEROPAGE, &zp) == 0) {
+            qatomic_add(&pi->stats.zero_ahead,
+                        (end - start) >> TARGET_PAGE_BITS);
+            return;
+        }
+        if (zp.zeropage > 0) {
+            qatomic_add(&pi->stats.zero_ahead,
+                        (uint64_t)zp.zeropage >> TARGET_PAGE_BITS);
+            start += zp.zeropage;
+        }
+        if (errno == EEXIST) {
+            return;         /* a populated page: the run ends here */
+        }
+        if (errno != EAGAIN) {
+            trace_postcopy_zero_ahead_failed(rb->idstr, start, errno);
+            return;
+        }
+    }
+}
+
+/*
+ * After a local fault at @offset of @rb: map zero pages over the received
+ * pages on both sides of it inside its window (the runs that touch it).
+ * Only private anonymous memory, where a mapped zero page costs no memory
+ * (on shmem or hugetlbfs it would allocate pages the guest may never
+ * touch).  Waking mode: a vCPU already blocked on one of them goes on at
+ * once, and its queued fault later finds the page present (EEXIST).
+ */
+static void pc_zero_ahead(PostcopyIncoming *pi, RAMBlock *rb, uint64_t offset)
+{
+    unsigned long page = offset >> TARGET_PAGE_BITS, lo, hi, wlo, whi;
+    uint64_t wstart = QEMU_ALIGN_DOWN(offset, PC_ZERO_AHEAD_BYTES);
+
+    if (!rb->postcopy_zeroable || rb->fd >= 0 || (rb->flags & RAM_SHARED) ||
+        rb->page_size != TARGET_PAGE_SIZE || !rb->receivedmap) {
+        return;
+    }
+    wlo = wstart >> TARGET_PAGE_BITS;
+    whi = MIN(rb->used_length, wstart + PC_ZERO_AHEAD_BYTES) >>
+          TARGET_PAGE_BITS;
+    hi = find_next_zero_bit(rb->receivedmap, whi, page + 1);
+    for (lo = page; lo > wlo && test_bit(lo - 1, rb->receivedmap); lo--) {
+        /* the received run before the fault */
+    }
+    trace_postcopy_zero_ahead(rb->idstr, offset,
+                              (uint64_t)lo << TARGET_PAGE_BITS,
+                              (uint64_t)hi << TARGET_PAGE_BITS);
+    pc_zero_range(pi, rb, offset + TARGET_PAGE_SIZE,
+                  (uint64_t)hi << TARGET_PAGE_BITS);
+    pc_zero_range(pi, rb, (uint64_t)lo << TARGET_PAGE_BITS, offset);
+}
+
 static void pc_handle_fault(MigrationIncomingState *mis, PostcopyIncoming *pi,
                             uint64_t addr, uint32_t ptid)
 {
@@ -573,7 +647,9 @@ static void pc_handle_fault(MigrationIncomingState *mis, PostcopyIncoming *pi,
             trace_postcopy_fault_zero_failed(rb->idstr, offset,
                                              error_get_pretty(err));
             error_free(err);
+            return;
         }
+        pc_zero_ahead(pi, rb, offset);
         return;
     }
     key = rb->host + offset;
@@ -720,6 +796,16 @@ bool postcopy_ram_incoming_setup(MigrationIncomingState *mis, Error **errp)
     return true;
 }
 
+void postcopy_ram_incoming_fault_counts(MigrationIncomingState *mis,
+                                        uint64_t *faults,
+                                        uint64_t *zero_ahead)
+{
+    PostcopyIncoming *pi = mis->postcopy;
+
+    *faults = pi ? qatomic_read(&pi->stats.faults) : 0;
+    *zero_ahead = pi ? qatomic_read(&pi->stats.zero_ahead) : 0;
+}
+
 void postcopy_ram_incoming_cleanup(MigrationIncomingState *mis)
 {
     PostcopyIncoming *pi = mis->postcopy;
@@ -755,7 +841,9 @@ void postcopy_ram_incoming_cleanup(MigrationIncomingState *mis)
     }
     trace_postcopy_ram_incoming_cleanup(pi->stats.faults, pi->stats.requests,
                                         pi->stats.duplicates,
-                                        pi->stats.placed);
+                                        pi->stats.placed,
+                                        pi->stats.received_zero,
+                                        pi->stats.zero_ahead);
     if (pi->zero_page) {
         munmap(pi->zero_page, pi->zero_page_size);
     }

@@ -133,6 +133,13 @@ bool postcopy_ram_incoming_setup(MigrationIncomingState *mis, Error **errp);
  * thread, unregister, transparent huge pages back.  Safe to call twice.
  */
 void postcopy_ram_incoming_cleanup(MigrationIncomingState *mis);
+/*
+ * Fault-thread counters so far: userfaultfd messages read, and pages
+ * mapped ahead of local faults (see pc_zero_ahead).  0 without postcopy.
+ */
+void postcopy_ram_incoming_fault_counts(MigrationIncomingState *mis,
+                                        uint64_t *faults,
+                                        uint64_t *zero_ahead);
 
 /*
  * Place one host page of @rb at @offset atomically, waking every thread

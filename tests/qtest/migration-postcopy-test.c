@@ -91,6 +91,7 @@ typedef struct PcCase {
     bool preempt;            /* postcopy-preempt on both sides */
     const char *globals;     /* extra -global options, both sides */
     bool tls;                /* TLS (PSK) on every channel */
+    bool touch_fresh;        /* read never-written memory in postcopy */
 } PcCase;
 
 static const PcCase cases[] = {
@@ -118,6 +119,8 @@ static const PcCase cases[] = {
     /* the preempt channel inside TLS too (handshake in the thread) */
     { "preempt/tls", "a-b", 1, BE_NONE, false, false, false, true, NULL,
       true },
+    /* local faults on fresh memory, and the zero pages mapped ahead */
+    { "zero-ahead", "a-b", 1, BE_NONE, .touch_fresh = true },
 };
 
 typedef struct Run {
@@ -411,6 +414,10 @@ static void test_postcopy(gconstpointer opaque)
         migrate_set_capability(r.from, "release-ram", true);
     }
     migrate_ensure_non_converge(r.from);
+    if (c->touch_fresh) {
+        /* a postcopy phase long enough to read memory in it */
+        migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 4 << 20);
+    }
     migrate_incoming_qmp(r.to, uri);
     migrate_qmp(r.from, uri);
     wait_for_migration_pass(r.from, 2);
@@ -426,6 +433,37 @@ static void test_postcopy(gconstpointer opaque)
     status = wait_status_in(r.from, in_postcopy);
     g_test_message("source reached %s", status);
     qtest_qmp_eventwait(r.from, "STOP");
+    if (c->touch_fresh) {
+        /*
+         * Above the a-b range nothing ever wrote: received as zeroes in
+         * precopy and never populated here, every page faults locally; the
+         * fault thread places it and maps zero pages after it.  They must
+         * read zero, and a write to one of them must stick.
+         */
+        static const char *const dst_active[] = { "postcopy-active", NULL };
+        const uint64_t base = MIG_AB_END + (4ULL << 20), len = 2ULL << 20;
+        g_autofree uint8_t *buf = g_malloc(len);
+        uint8_t page[4096];
+
+        g_free(wait_status_in(r.to, dst_active));
+        qtest_bufread(r.to, base, buf, len);
+        for (uint64_t i = 0; i < len; i++) {
+            g_assert_cmpuint(buf[i], ==, 0);
+        }
+        memset(page, 0xa5, sizeof(page));
+        qtest_bufwrite(r.to, base + 65536, page, sizeof(page));
+        qtest_bufread(r.to, base + 61440, buf, 3 * sizeof(page));
+        g_assert_true(buf[0] == 0 && buf[4095] == 0);
+        g_assert_true(!memcmp(buf + 4096, page, sizeof(page)));
+        g_assert_true(buf[8192] == 0 && buf[3 * 4096 - 1] == 0);
+        {
+            g_autofree char *st = migrate_query_status(r.to);
+
+            g_test_message("fresh memory read and written in %s", st);
+            g_assert_cmpstr(st, ==, "postcopy-active");
+        }
+        migrate_set_parameter_int(r.from, "max-postcopy-bandwidth", 0);
+    }
 
     wait_for_migration_complete(r.from);
     wait_for_migration_complete(r.to);
