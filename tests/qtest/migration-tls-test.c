@@ -267,6 +267,21 @@ static void migrate_and_succeed(TLSRun *r, const char *uri)
     check_dest_guest(r);
 }
 
+/* Quit both sides, remove the run's directory, free the run. */
+static void run_finish(TLSRun *r)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", r->dir);
+
+    if (r->to) {
+        qtest_quit(r->to);
+    }
+    qtest_quit(r->from);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(r->dir);
+    g_free(r->image);
+    g_free(r->dst_log);
+}
+
 static void run_case(gconstpointer opaque)
 {
     const TLSCase *c = opaque;
@@ -322,18 +337,7 @@ static void run_case(gconstpointer opaque)
     migrate_and_succeed(&r, uri);
 
 out:
-    if (r.to) {
-        qtest_quit(r.to);
-    }
-    qtest_quit(r.from);
-    {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", r.dir);
-
-        g_assert_cmpint(system(cmd), ==, 0);
-    }
-    g_free(r.dir);
-    g_free(r.image);
-    g_free(r.dst_log);
+    run_finish(&r);
 }
 
 static const TLSCase cases[] = {
@@ -597,17 +601,7 @@ static void test_cancel_during_handshake(void)
     g_free(uri);
     uri = start_dest(&r, "srv-ip", NULL, false, 1);
     migrate_and_succeed(&r, uri);
-
-    qtest_quit(r.to);
-    qtest_quit(r.from);
-    {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", r.dir);
-
-        g_assert_cmpint(system(cmd), ==, 0);
-    }
-    g_free(r.dir);
-    g_free(r.image);
-    g_free(r.dst_log);
+    run_finish(&r);
 }
 
 static void skip_no_certtool(void)
