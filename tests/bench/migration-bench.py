@@ -679,7 +679,7 @@ SCENARIOS.update(multifd_scenarios())
 # ---------------------------------------------------------------- compress
 #
 # QEMU 7.2's compression threads on a compressible paused workload: the
-# source's RAM holds 512 MiB of pages that deflate to ~1/10 (a page number,
+# source's RAM holds 512 MiB of pages that deflate to ~1/26 (a page number,
 # 24 pseudo-random bytes, then text), the rest zero.  Paused so the figures
 # do not depend on a guest's dirty rate (with compression the measured
 # bandwidth counts compressed bytes, which makes live convergence depend on
