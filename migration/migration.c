@@ -25,6 +25,7 @@
 #include "migration/exec.h"
 #include "migration/file.h"
 #include "migration/ram-xbzrle.h"
+#include "migration/ram-compress.h"
 #include "migration/wire.h"
 #include "migration/ram.h"
 #include "migration/postcopy-ram.h"
@@ -1019,6 +1020,9 @@ static void ram_fill_feature_info(JsonObject *info)
 {
     if (migrate_xbzrle()) {
         ram_xbzrle_fill_info(info);
+    }
+    if (migrate_compress()) {
+        ram_compress_fill_info(info);
     }
 }
 

@@ -79,6 +79,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_RAM:
     case MIGRATION_CAPABILITY_RELEASE_RAM:
     case MIGRATION_CAPABILITY_XBZRLE:
+    case MIGRATION_CAPABILITY_COMPRESS:
     case MIGRATION_CAPABILITY_MULTIFD:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
@@ -1161,6 +1162,31 @@ uint64_t migrate_max_postcopy_bandwidth(void)
 uint64_t migrate_xbzrle_cache_size(void)
 {
     return qatomic_read(&opts()->params.xbzrle_cache_size);
+}
+
+bool migrate_compress(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_COMPRESS);
+}
+
+int migrate_compress_level(void)
+{
+    return qatomic_read(&opts()->params.compress_level);
+}
+
+int migrate_compress_threads(void)
+{
+    return qatomic_read(&opts()->params.compress_threads);
+}
+
+bool migrate_compress_wait_thread(void)
+{
+    return qatomic_read(&opts()->params.compress_wait_thread);
+}
+
+int migrate_decompress_threads(void)
+{
+    return qatomic_read(&opts()->params.decompress_threads);
 }
 
 int migrate_multifd_channels(void)

@@ -58,6 +58,7 @@ bool migrate_multifd(void);
 bool migrate_validate_uuid(void);
 bool migrate_ignore_shared(void);
 bool migrate_auto_converge(void);
+bool migrate_compress(void);
 
 /* Parameter accessors. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s */
@@ -65,6 +66,10 @@ uint64_t migrate_downtime_limit(void);         /* ms */
 uint64_t migrate_max_postcopy_bandwidth(void); /* bytes/s, 0 = unlimited */
 uint64_t migrate_xbzrle_cache_size(void);
 int migrate_multifd_channels(void);
+int migrate_compress_level(void);              /* 0..9 */
+int migrate_compress_threads(void);            /* 1..255 */
+bool migrate_compress_wait_thread(void);
+int migrate_decompress_threads(void);          /* 1..255 */
 const char *migrate_tls_creds(void);           /* "" when TLS is off */
 const char *migrate_tls_hostname(void);        /* "" when not set */
 const char *migrate_tls_authz(void);           /* "" when not set */
@@ -93,7 +98,7 @@ typedef enum MultiFDCompression {
 
 /*
  * QEMU 7.2's MigrationParameters.  Stored and reported for every name;
- * a parameter whose feature is not built (tls-*, compress-*, multifd-*,
+ * a parameter whose feature is not built (tls-*, multifd-*,
  * xbzrle-cache-size, announce-*, x-checkpoint-delay, block-incremental)
  * is accepted and kept, and does nothing by itself.  A migration that would
  * need one (tls-creds non-empty) is refused when it starts.

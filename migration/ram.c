@@ -36,6 +36,7 @@
 #include "migration/ram-zero.h"
 #include "migration/postcopy-ram.h"
 #include "migration/ram-xbzrle.h"
+#include "migration/ram-compress.h"
 #include "migration/multifd.h"
 #include "trace.h"
 
@@ -90,6 +91,8 @@ typedef struct RAMState {
     PostcopyReqQueue *reqs;
     /* xbzrle: set once the first pass over RAM is done (ram-xbzrle.h) */
     bool xbzrle_enabled;
+    /* compress: the threads (ram-compress.h), NULL when off */
+    RamCompress *compress;
     /* the completion: the VM is stopped */
     bool last_stage;
 
@@ -126,6 +129,8 @@ typedef struct RAMLoadState {
     RamZeroCache zero;
     /* the postcopy loader's state, from the first postcopy record */
     RamPostcopyLoad *postcopy;
+    /* compress: the decompression threads (ram-compress.h), or NULL */
+    RamDecompress *decomp;
 } RAMLoadState;
 
 /*
@@ -244,6 +249,11 @@ static void migration_bitmap_sync(RAMState *rs)
                                 stat64_get(&rs->stats->normal_pages) +
                                 rs->zero_pages + rs->normal_pages);
     }
+    if (rs->compress) {
+        ram_compress_update_rates(stat64_get(&rs->stats->zero_pages) +
+                                  stat64_get(&rs->stats->normal_pages) +
+                                  rs->zero_pages + rs->normal_pages);
+    }
     trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
     ram_pass_event(pass);
 }
@@ -284,6 +294,13 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
     uint64_t offset = (uint64_t)page << TARGET_PAGE_BITS;
     uint8_t *p = rb->host + offset;
 
+    if (rs->compress && rb != rs->last_sent_block) {
+        /*
+         * The pending compressed records CONTINUE the previous block: out
+         * they go before this page names its block (sent uncompressed).
+         */
+        ram_compress_flush(rs->compress, f);
+    }
     /*
      * An untouched page is zero without reading it (reading would fault
      * it in); one written since the probe is dirty again in the log, and
@@ -309,6 +326,11 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
                                  stat64_get(&rs->stats->dirty_sync_count));
         }
         trace_ram_save_page(rb->idstr, offset, true);
+    } else if (rs->compress && !rs->xbzrle_enabled && !rs->in_postcopy &&
+               rb == rs->last_sent_block &&
+               ram_compress_save_page(rs->compress, f, rb, offset)) {
+        /* a thread writes the record; it goes out at its next page or flush */
+        trace_ram_save_page(rb->idstr, offset, false);
     } else if (!rs->in_postcopy && multifd_send_active()) {
         /* a multifd channel sends it (as 7.2: before XBZRLE); no record here */
         if (multifd_queue_page(f, rb, offset)) {
@@ -588,6 +610,10 @@ static unsigned long ram_find_and_save_block(RAMState *rs, QEMUFile *f)
         }
         rb = ram_next_block(rb);
         page = 0;
+        if (rb == QTAILQ_FIRST(&ram_list)) {
+            /* a round of the scan ends: its compressed records go out */
+            ram_compress_flush(rs->compress, f);
+        }
         if (rb == QTAILQ_FIRST(&ram_list) && migrate_xbzrle() &&
             !rs->xbzrle_enabled) {
             /* the first pass over RAM is done: deltas from now on */
@@ -613,6 +639,7 @@ static void ram_state_free(RAMState *rs)
         memory_global_dirty_log_stop(GLOBAL_DIRTY_MIGRATION);
     }
     ram_xbzrle_cleanup();
+    ram_compress_save_cleanup(rs->compress);
     RAMBLOCK_FOREACH(rb) {
         g_free(rb->bmap);
         rb->bmap = NULL;
@@ -688,6 +715,13 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_mutex_init(&rs->pre.lock);
     rs->stats = &migrate_get_current()->stats;
     rs->reqs = &migrate_get_current()->page_requests;
+    if (migrate_compress()) {
+        rs->compress = ram_compress_save_setup(rs->stats, errp);
+        if (!rs->compress) {
+            ram_state_free(rs);
+            return -ENOMEM;
+        }
+    }
     RAMBLOCK_FOREACH(rb) {
         rs->nblocks++;
     }
@@ -750,6 +784,8 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
             }
         }
     }
+    /* no compressed record of this section may follow its EOS */
+    ram_compress_flush(rs->compress, f);
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     ram_multifd_sync(f);
@@ -786,6 +822,8 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
             }
         }
     }
+    /* no compressed record of this section may follow its EOS */
+    ram_compress_flush(rs->compress, f);
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     ram_multifd_sync(f);
@@ -854,8 +892,19 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
     RAMMigration *rm = opaque;
     RAMBlock *rb;
 
+    if (rm->load) {
+        ram_decompress_cleanup(rm->load->decomp);
+    }
     g_free(rm->load);
     rm->load = g_new0(RAMLoadState, 1);
+    if (migrate_compress()) {
+        rm->load->decomp = ram_decompress_setup(errp);
+        if (!rm->load->decomp) {
+            g_free(rm->load);
+            rm->load = NULL;
+            return -ENOMEM;
+        }
+    }
     RAMBLOCK_FOREACH(rb) {
         g_free(rb->receivedmap);
         rb->receivedmap = bitmap_new(ramblock_pages(rb));
@@ -886,6 +935,8 @@ static int ram_load_cleanup(void *opaque)
     RAMBlock *rb;
 
     if (rm->load) {
+        /* first: the threads may still be writing guest RAM */
+        ram_decompress_cleanup(rm->load->decomp);
         ram_postcopy_load_free(rm->load->postcopy);
     }
     g_free(rm->load);
@@ -1015,13 +1066,29 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
     return 0;
 }
 
+/*
+ * Whether page @page of @rb reads as zero without looking.  With
+ * decompression threads only the boot map may answer: a pagemap probe
+ * taken before a thread faulted in a page it inflates would be stale (the
+ * boot map bit is cleared before the page goes to a thread).
+ */
+static bool ram_load_known_untouched(RAMLoadState *ls, RAMBlock *rb,
+                                     unsigned long page)
+{
+    if (ls->decomp && !rb->known_zero) {
+        return false;
+    }
+    return ram_zero_cache_untouched(&ls->zero, rb, page);
+}
+
 static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
                          int flags, Error **errp)
 {
     uint64_t pos = qemu_file_transferred(f) - 8;
     const char *what = flags & RAM_SAVE_FLAG_ZERO ? "a ZERO record" :
                        flags & RAM_SAVE_FLAG_XBZRLE ? "an XBZRLE record" :
-                       "a PAGE record";
+                       flags & RAM_SAVE_FLAG_COMPRESS_PAGE ?
+                       "a COMPRESS_PAGE record" : "a PAGE record";
     RAMBlock *rb;
     uint8_t *host;
 
@@ -1043,7 +1110,22 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
         return -EINVAL;
     }
     host = rb->host + addr;
-    if (flags & RAM_SAVE_FLAG_ZERO) {
+    /* an older version of the page still being inflated lands first */
+    ram_decompress_wait_page(ls->decomp, rb, addr);
+    if (flags & RAM_SAVE_FLAG_COMPRESS_PAGE) {
+        if (!ram_decompress_load_page(ls->decomp, f, rb, addr, host, pos,
+                                      errp)) {
+            return -EINVAL;
+        }
+        /*
+         * Written from now on by a thread this one does not wait for:
+         * neither the boot map nor the probe may call it zero any more.
+         */
+        ram_zero_cache_note_write(&ls->zero, rb, addr >> TARGET_PAGE_BITS);
+        if (rb->known_zero) {
+            clear_bit(addr >> TARGET_PAGE_BITS, rb->known_zero);
+        }
+    } else if (flags & RAM_SAVE_FLAG_ZERO) {
         int fill = qemu_get_byte(f);
 
         if (qemu_file_get_error(f)) {
@@ -1059,8 +1141,7 @@ static int ram_load_page(QEMUFile *f, RAMLoadState *ls, uint64_t addr,
          * A page never populated reads as zero: no write, no read (which
          * would fault it in).  Otherwise write only if it is not zero.
          */
-        if (!ram_zero_cache_untouched(&ls->zero, rb,
-                                      addr >> TARGET_PAGE_BITS) &&
+        if (!ram_load_known_untouched(ls, rb, addr >> TARGET_PAGE_BITS) &&
             !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
             memset(host, 0, TARGET_PAGE_SIZE);
         }
@@ -1127,7 +1208,7 @@ static void ram_load_zero_run(QEMUFile *f, RAMLoadState *ls)
             break;
         }
         page = (word & TARGET_PAGE_MASK) >> TARGET_PAGE_BITS;
-        if (page >= max || !ram_zero_cache_untouched(&ls->zero, rb, page)) {
+        if (page >= max || !ram_load_known_untouched(ls, rb, page)) {
             break;
         }
         if (rb->receivedmap) {
@@ -1147,8 +1228,6 @@ static void ram_load_zero_run(QEMUFile *f, RAMLoadState *ls)
 static const char *ram_unsupported_flag(int flags)
 {
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
-    case RAM_SAVE_FLAG_COMPRESS_PAGE:
-        return "compressed pages (RAM_SAVE_FLAG_COMPRESS_PAGE)";
     case RAM_SAVE_FLAG_MULTIFD_FLUSH:
         return "multifd (RAM_SAVE_FLAG_MULTIFD_FLUSH)";
     case RAM_SAVE_FLAG_HOOK:
@@ -1212,6 +1291,14 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
             }
             ret = ram_load_block_list(f, addr, errp);
             break;
+        case RAM_SAVE_FLAG_COMPRESS_PAGE:
+            if (!ls->decomp) {
+                error_setg(errp, "ram: Received an unexpected compressed page "
+                           "(the compress capability is off here): page 0x%"
+                           PRIx64 " at offset %" PRIu64, addr, pos);
+                return -EINVAL;
+            }
+            /* fall through */
         case RAM_SAVE_FLAG_ZERO:
         case RAM_SAVE_FLAG_PAGE:
         case RAM_SAVE_FLAG_XBZRLE:
@@ -1228,6 +1315,10 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
             }
             /* every multifd page sent before this EOS is in place */
             if (migrate_multifd() && !multifd_recv_sync_main(errp)) {
+                return -EIO;
+            }
+            /* and every compressed one (7.2 waits here too) */
+            if (!ram_decompress_wait_all(ls->decomp, errp)) {
                 return -EIO;
             }
             return 0;

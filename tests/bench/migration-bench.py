@@ -26,6 +26,10 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
   paused-random-multifd1, paused-random-multifd2  paused-random over unix with
                  the multifd capability, multifd-channels 1 and 2 (2 is meant
                  to reach >= 1.6x the throughput of 1 with -mem-prealloc)
+  compress       -m 1G -S; 512 MiB of compressible pages (a few random bytes
+                 and a text pattern each) with the compress capability on both
+                 sides (compress-threads 2, decompress-threads 2, level 1);
+                 compress-off is the same memory without it
 
 A scenario name may carry a suffix, e.g. paused-zero:cold or live-a-b:prealloc.
 
@@ -308,6 +312,7 @@ class Run:
         self.procs = {}
         self.qmps = {}
         self.notes = []
+        self.last_info = None
 
     def argv(self, side):
         d = self.tmp
@@ -474,6 +479,7 @@ class Run:
         # QEMU fills in total-time/downtime after the completed event: read
         # the figures once the source has moved on to postmigrate
         info = src.cmd('query-migrate')
+        self.last_info = info
         if info.get('status') != 'completed':
             raise BenchError('source query-migrate status %s' % info.get('status'))
         dst_st = dst.cmd('query-status')
@@ -536,7 +542,8 @@ class Run:
 
 
 def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
-    cls = (MultifdRun if cfg.get('multifd_channels') else
+    cls = (CompressRun if cfg.get('compressible') else
+           MultifdRun if cfg.get('multifd_channels') else
            NetRun if cfg.get('transport') else Run)
     run = cls(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
     try:
@@ -667,6 +674,99 @@ def multifd_scenarios():
 
 
 SCENARIOS.update(multifd_scenarios())
+
+
+# ---------------------------------------------------------------- compress
+#
+# QEMU 7.2's compression threads on a compressible paused workload: the
+# source's RAM holds 512 MiB of pages that deflate to ~1/26 (a page number,
+# 24 pseudo-random bytes, then text), the rest zero.  Paused so the figures
+# do not depend on a guest's dirty rate (with compression the measured
+# bandwidth counts compressed bytes, which makes live convergence depend on
+# downtime-limit more than on the code).  compress-off migrates the same
+# memory without the capability, for the ratio printed after the tables.
+
+COMPRESSIBLE_BYTES = 512 * MiB
+
+
+def compress_scenarios():
+    base = dict(kind='paused', ram=1 * GiB, random=0, quick_ram=512 * MiB,
+                quick_random=0, compressible=True)
+    return {
+        'compress': dict(base, compress={'compress-threads': 2,
+                                         'decompress-threads': 2,
+                                         'compress-level': 1}),
+        'compress-off': dict(base),
+    }
+
+
+SCENARIOS.update(compress_scenarios())
+
+
+def compressible_file(path, size):
+    """@size bytes of pages that deflate well but not to nothing."""
+    if os.path.exists(path) and os.path.getsize(path) == size:
+        return path
+    text = (b'The bar-tailed godwit flies 13,000 km without stopping. ' * 80)
+    with open(path + '.tmp', 'wb') as f:
+        for i in range(size // 4096):
+            head = i.to_bytes(8, 'little') + hashlib.sha256(
+                SEED + i.to_bytes(8, 'little')).digest()[:24]
+            f.write((head + text)[:4096])
+    os.rename(path + '.tmp', path)
+    return path
+
+
+class CompressRun(Run):
+    """A paused Run from compressible memory, compress on both sides when
+    cfg['compress'] holds its parameters."""
+
+    def argv(self, side):
+        a = super().argv(side)
+        if side == 'src':
+            size = min(COMPRESSIBLE_BYTES, self.ram // 2)
+            f = compressible_file(os.path.join(os.path.dirname(self.tmp),
+                                               'compressible-%d' % size), size)
+            a += ['-device', 'loader,file=%s,addr=0x%x' % (f, DRAM_BASE)]
+        else:
+            a[a.index('-incoming') + 1] = 'defer'
+        return a
+
+    def prepare(self, src, dst):
+        if self.cfg.get('compress'):
+            caps = [{'capability': 'compress', 'state': True}]
+            for q in (src, dst):
+                q.cmd('migrate-set-capabilities', capabilities=caps)
+                q.cmd('migrate-set-parameters', **self.cfg['compress'])
+        dst.cmd('migrate-incoming', uri=self.migrate_uri())
+
+    def execute(self):
+        r = super().execute()
+        info = self.last_info or {}
+        c = info.get('compression') or {}
+        r['compressed-pages'] = c.get('pages')
+        r['compression-rate'] = c.get('compression-rate')
+        return r
+
+
+def print_compress_ratio(label, results, rows):
+    """compress against compress-off: bytes, time and CPU."""
+    for mode in MEMORY_MODES:
+        on = results.get(('compress', mode))
+        off = results.get(('compress-off', mode))
+        if (('compress', mode) not in rows or ('compress-off', mode) not in rows
+                or not on or not off or not on.get('total-time')
+                or not off.get('total-time')):
+            continue
+        print('%s: compress %s: %.1f MiB in %.0f ms (src CPU %.2f s, dst CPU '
+              '%.2f s) vs %.1f MiB in %.0f ms without: %.1fx fewer bytes, '
+              '%.2fx the time; %s pages compressed'
+              % (label, mode, on['transferred-mib'], on['total-time'],
+                 on.get('src-cpu-s') or 0, on.get('dst-cpu-s') or 0,
+                 off['transferred-mib'], off['total-time'],
+                 off['transferred-mib'] / max(on['transferred-mib'], 1e-9),
+                 on['total-time'] / off['total-time'],
+                 on.get('compressed-pages')))
 
 
 class MultifdRun(Run):
@@ -1181,6 +1281,7 @@ def main():
     print()
     for label, _ in binaries:
         print_multifd_ratio(label, results[label], rows)
+        print_compress_ratio(label, results[label], rows)
     print('wall-dt: source STOP event -> destination RESUME event (live only; paused '
           'guests emit neither); wall-tot: migrate command -> destination MIGRATION '
           'completed event; MiB/s: ram transferred / total-time; mbps: as reported.')
