@@ -197,7 +197,9 @@ static bool socket_parse_opts(SocketChardev *s, QemuOpts *opts,
         !qemu_opt_get_bool_checked(opts, "ipv4", false, &ipv4, errp) ||
         !qemu_opt_get_bool_checked(opts, "ipv6", false, &ipv6, errp) ||
         !qemu_opt_get_number_checked(opts, "reconnect", 0, &s->reconnect,
-                                     errp)) {
+                                     errp) ||
+        !qemu_opts_check_unused(opts, "chardev: socket", errp)) {
+        /* before anything is done: an unknown option must not unlink */
         return false;
     }
     if (nowait) {

@@ -67,7 +67,8 @@ static bool stdio_open(Chardev *chr, QemuOpts *opts, Error **errp)
     Error *err = NULL;
     bool sig;
 
-    if (!qemu_opt_get_bool_checked(opts, "signal", true, &sig, errp)) {
+    if (!qemu_opt_get_bool_checked(opts, "signal", true, &sig, errp) ||
+        !qemu_opts_check_unused(opts, "chardev: stdio", errp)) {
         return false;
     }
     if (stdio_in_use) {
@@ -156,7 +157,9 @@ static bool file_open(Chardev *chr, QemuOpts *opts, Error **errp)
     bool append;
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
 
-    if (!qemu_opt_get_bool_checked(opts, "append", false, &append, errp)) {
+    if (!qemu_opt_get_bool_checked(opts, "append", false, &append, errp) ||
+        !qemu_opts_check_unused(opts, "chardev: file", errp)) {
+        /* before open: an unknown option must not truncate the file */
         return false;
     }
     if (!path || !*path) {

@@ -378,11 +378,11 @@ static void test_bad_options(void)
 
     check_error("socket,id=bad1", "'path'");
     check_error("socket,id=bad2,host=localhost", "'port'");
-    check_error("socket,id=bad3,path=/tmp/x,port=1", "exclusive");
-    check_error("socket,id=bad4,path=/tmp/x,server=maybe", "server");
-    check_error("socket,id=bad5,path=/tmp/x,server=on,wait=off,bogus=1",
+    check_error("socket,id=bad3,path=/nonexistent-godwit-dir/x,port=1", "exclusive");
+    check_error("socket,id=bad4,path=/nonexistent-godwit-dir/x,server=maybe", "server");
+    check_error("socket,id=bad5,path=/nonexistent-godwit-dir/x,server=on,wait=off,bogus=1",
                 "bogus");
-    check_error("socket,id=bad6,path=/tmp/x,server=on,reconnect=1",
+    check_error("socket,id=bad6,path=/nonexistent-godwit-dir/x,server=on,reconnect=1",
                 "reconnect");
     check_error("socket,id=bad7,fd=abc", "fd");
     check_error("file,id=bad8", "'path'");
@@ -395,6 +395,31 @@ static void test_bad_options(void)
     g_assert_null(qemu_chr_new("x", "pipe:/tmp/foo", &err));
     g_assert_nonnull(err);
     error_free(err);
+}
+
+/* An unknown option is refused before the backend touches anything. */
+static void test_bad_option_no_side_effect(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("godwit-char-XXXXXX", NULL);
+    g_autofree char *file = g_build_filename(dir, "keep", NULL);
+    g_autofree char *sock = g_build_filename(dir, "sock", NULL);
+    g_autofree char *spec = NULL, *text = NULL;
+
+    g_assert_true(g_file_set_contents(file, "data", -1, NULL));
+    spec = g_strdup_printf("file,id=bad11,path=%s,bogus=1", file);
+    check_error(spec, "bogus");
+    g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "data");      /* not truncated */
+    g_free(spec);
+    /* a file where a server socket would go is not unlinked */
+    g_assert_true(g_file_set_contents(sock, "data", -1, NULL));
+    spec = g_strdup_printf("socket,id=bad12,path=%s,server=on,wait=off,"
+                           "bogus=1", sock);
+    check_error(spec, "bogus");
+    g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+    g_unlink(file);
+    g_unlink(sock);
+    g_rmdir(dir);
 }
 
 int main(int argc, char **argv)
@@ -413,6 +438,8 @@ int main(int argc, char **argv)
     g_test_add_func("/char/file", test_file_backend);
     g_test_add_func("/char/null", test_null_backend);
     g_test_add_func("/char/bad-options", test_bad_options);
+    g_test_add_func("/char/bad-option/no-side-effect",
+                    test_bad_option_no_side_effect);
     ret = g_test_run();
     qemu_chr_cleanup();
     {
