@@ -37,6 +37,7 @@
 #include "migration/postcopy-ram.h"
 #include "migration/ram-xbzrle.h"
 #include "migration/multifd.h"
+#include "migration/dirtyrate.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -243,6 +244,10 @@ static void migration_bitmap_sync(RAMState *rs)
         ram_xbzrle_update_rates(stat64_get(&rs->stats->zero_pages) +
                                 stat64_get(&rs->stats->normal_pages) +
                                 rs->zero_pages + rs->normal_pages);
+    }
+    /* the throttle trigger's dirty-limit branch (facts 6.6) */
+    if (migrate_dirty_limit()) {
+        dirtylimit_migration_sync(new_dirty);
     }
     trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
     ram_pass_event(pass);
