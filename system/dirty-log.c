@@ -222,6 +222,54 @@ bool ramblock_take_boot_zero_map(RAMBlock *rb, unsigned long *dest)
     return true;
 }
 
+/*
+ * The fast path: nobody else has a view and @view has nothing pending, so
+ * the log moves straight into @dest, exactly as before the log was shared.
+ * Lock held.
+ */
+static uint64_t move_log_direct(RAMBlock *rb, unsigned long *dest,
+                                unsigned long page, unsigned long end)
+{
+    uint64_t newly = 0;
+
+    /* whole words (a whole block): one word per step, no masks */
+    if (page % BITS_PER_LONG_ == 0) {
+        unsigned long last = end / BITS_PER_LONG_;
+
+        for (unsigned long idx = page / BITS_PER_LONG_; idx < last; idx++) {
+            unsigned long bits;
+
+            if (!qatomic_read(&rb->dirty_log[idx])) {
+                continue;
+            }
+            bits = qatomic_xchg(&rb->dirty_log[idx], 0UL);
+            newly += __builtin_popcountl(bits & ~dest[idx]);
+            dest[idx] |= bits;
+        }
+        page = last * BITS_PER_LONG_;
+    }
+    while (page < end) {
+        unsigned long idx = page / BITS_PER_LONG_;
+        unsigned long bit = page % BITS_PER_LONG_;
+        unsigned long n = MIN(BITS_PER_LONG_ - bit, end - page);
+        unsigned long mask, bits;
+
+        page += n;
+        if (!qatomic_read(&rb->dirty_log[idx])) {
+            continue;
+        }
+        if (n == BITS_PER_LONG_) {
+            bits = qatomic_xchg(&rb->dirty_log[idx], 0UL);
+        } else {
+            mask = ((1UL << n) - 1) << bit;
+            bits = qatomic_fetch_and(&rb->dirty_log[idx], ~mask) & mask;
+        }
+        newly += __builtin_popcountl(bits & ~dest[idx]);
+        dest[idx] |= bits;
+    }
+    return newly;
+}
+
 uint64_t ramblock_sync_dirty_log_view(RAMBlock *rb, DirtyLogView view,
                                       unsigned long *dest,
                                       unsigned long start_page,
@@ -243,6 +291,13 @@ uint64_t ramblock_sync_dirty_log_view(RAMBlock *rb, DirtyLogView view,
     if (view == DIRTY_VIEW_MIGRATION) {
         /* cleared bits no longer mean "never written" */
         rb->boot_log = false;
+    }
+    if (!own && !(views_active & ~(1u << view)) &&
+        !(rb->boot_log && view != DIRTY_VIEW_MIGRATION)) {
+        newly = move_log_direct(rb, dest, start_page, end);
+        g_mutex_unlock(&dirty_log_lock);
+        trace_ramblock_sync_dirty_log(rb->idstr, start_page, npages, newly);
+        return newly;
     }
     page = start_page;
     while (page < end) {
