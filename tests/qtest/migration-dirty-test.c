@@ -16,9 +16,11 @@
  * /migration/dirty-limit/vcpu: set a limit: the measured dirty-ring rate
  *   drops to about the limit; cancel: it rises again (QEMU's
  *   /migration/vcpu_dirty_limit, without KVM); through QMP and HMP.
- * /migration/dirty-limit/converge: the rate guest cannot converge under
- *   its max-bandwidth; with the dirty-limit capability it does, its
- *   memory intact, and the limits end with the migration.
+ * /migration/dirty-limit/needed: the rate guest cannot converge under
+ *   its max-bandwidth (still active after three more syncs; cancelled).
+ * /migration/dirty-limit/converge: the same with the dirty-limit
+ *   capability converges, its memory intact, and the limits end with the
+ *   migration.
  * /migration/dirty-limit/refusals: dirty-limit with auto-converge, a bad
  *   cpu-index, bad periods and limits.
  *
@@ -404,6 +406,51 @@ static void test_limit_vcpu(void)
     qtest_quit(qts);
 }
 
+/*
+ * The premise of converge: without dirty-limit the same setup does not
+ * converge (still active after three more dirty syncs), and no limit is
+ * ever set.
+ */
+static void test_limit_needed(void)
+{
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-dirty-XXXXXX", &gerr);
+    g_autofree char *image = qtest_guest_image("rate");
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig.sock", dir);
+    g_autofree char *sock = g_strdup_printf("%s/mig.sock", dir);
+    g_autofree char *st = NULL;
+    size_t src_pos = 0;
+    QTestState *from, *to;
+    JsonObject *rsp, *info;
+    JsonArray *arr;
+
+    g_assert_no_error(gerr);
+    from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
+    wait_for_serial(from, &src_pos, "AB");
+    to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -incoming %s",
+                     image, uri);
+    migrate_set_parameter_int(from, "max-bandwidth", 20 * 1000 * 1000);
+    migrate_set_parameter_int(from, "downtime-limit", 300);
+    migrate_qmp(from, uri);
+    wait_for_migration_pass(from, 4);
+    st = migrate_query_status(from);
+    g_assert_cmpstr(st, ==, "active");
+    info = migrate_query(from);
+    g_assert_false(json_object_has_member(info,
+                                          "dirty-limit-throttle-time-per-round"));
+    json_object_unref(info);
+    arr = query_limits(from, &rsp);
+    g_assert_cmpuint(json_array_get_length(arr), ==, 0);
+    json_object_unref(rsp);
+    migrate_cancel_qmp(from);
+    wait_for_migration_status(from, "cancelled", NULL);
+    mig_assert_source_alive(from, &src_pos);
+    qtest_kill(to);
+    qtest_quit(from);
+    unlink(sock);
+    rmdir(dir);
+}
+
 static void test_limit_converge(void)
 {
     g_autoptr(GError) gerr = NULL;
@@ -441,7 +488,10 @@ static void test_limit_converge(void)
         if (!strcmp(st, "completed")) {
             break;
         }
-        g_assert_cmpstr(st, ==, "active");
+        if (strcmp(st, "setup") && strcmp(st, "active") &&
+            strcmp(st, "device")) {
+            g_error("migration '%s' while waiting for 'completed'", st);
+        }
         info = migrate_query(from);
         if (json_object_has_member(info,
                                    "dirty-limit-throttle-time-per-round")) {
@@ -558,6 +608,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/dirty-rate/refusals", test_rate_refusals);
     g_test_add_func("/migration/dirty-rate/hmp", test_rate_hmp);
     g_test_add_func("/migration/dirty-limit/vcpu", test_limit_vcpu);
+    g_test_add_func("/migration/dirty-limit/needed", test_limit_needed);
     g_test_add_func("/migration/dirty-limit/converge", test_limit_converge);
     g_test_add_func("/migration/dirty-limit/refusals", test_limit_refusals);
     return g_test_run();
