@@ -246,6 +246,15 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         }
     }
     hmp_info_migrate_ram_features(mon, info);
+    /* QEMU 8.1's lines, after the throttle */
+    if (json_object_has_member(info, "dirty-limit-throttle-time-per-round")) {
+        monitor_printf(mon, "dirty-limit throttle time: %" PRIu64 " us\n",
+                       (uint64_t)json_object_get_int_member(
+                           info, "dirty-limit-throttle-time-per-round"));
+        monitor_printf(mon, "dirty-limit ring full time: %" PRIu64 " us\n",
+                       (uint64_t)json_object_get_int_member(
+                           info, "dirty-limit-ring-full-time"));
+    }
     if (json_object_has_member(info, "postcopy-blocktime")) {
         g_autofree char *v = hmp_uint_list(
             json_object_get_array_member(info, "postcopy-vcpu-blocktime"));

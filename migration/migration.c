@@ -34,6 +34,7 @@
 #include "io/channel-buffer.h"
 #include "migration/tls.h"
 #include "migration/multifd.h"
+#include "migration/dirtyrate.h"
 #include "migration/trace.h"
 
 #define QERR_MIGRATION_ACTIVE "There's a migration process in progress"
@@ -635,6 +636,7 @@ static void migrate_fd_cleanup_bh(void *opaque)
         qemu_fclose(f);
     }
     postcopy_preempt_close_source(s);
+    migration_dirty_limit_end();
     migrate_set_state(&s->state, MIGRATION_STATUS_CANCELLING,
                       MIGRATION_STATUS_CANCELLED);
     qemu_mutex_lock(&s->error_mutex);
@@ -1058,6 +1060,7 @@ static void fill_source_info(JsonObject *info, MigrationState *s)
         add_uint(info, "expected-downtime", s->expected_downtime);
         json_object_set_object_member(info, "ram", ram_info(s, false));
         ram_fill_feature_info(info);
+        migration_dirty_limit_fill_info(info);
         break;
     }
     json_object_set_string_member(info, "status", MigrationStatus_str(st));

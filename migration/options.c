@@ -44,6 +44,7 @@ static const char *const cap_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = "background-snapshot",
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = "zero-copy-send",
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
+    [MIGRATION_CAPABILITY_DIRTY_LIMIT] = "dirty-limit",
 };
 
 const char *MigrationCapability_str(MigrationCapability cap)
@@ -83,6 +84,7 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_MULTIFD:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
+    case MIGRATION_CAPABILITY_DIRTY_LIMIT:
         return true;
     default:
         return false;
@@ -150,6 +152,13 @@ static bool caps_check_conflicts(const bool *c, Error **errp)
             error_setg(errp, "Postcopy preempt not compatible with compress");
             return false;
         }
+    }
+    /* QEMU 8.1's text; Godwit needs no KVM dirty ring (per-vCPU counters) */
+    if (c[MIGRATION_CAPABILITY_DIRTY_LIMIT] &&
+        c[MIGRATION_CAPABILITY_AUTO_CONVERGE]) {
+        error_setg(errp, "dirty-limit conflicts with auto-converge"
+                   " either of then available currently");
+        return false;
     }
     if (c[MIGRATION_CAPABILITY_MULTIFD] && c[MIGRATION_CAPABILITY_COMPRESS]) {
         error_setg(errp, "Multifd is not compatible with compress");
@@ -347,6 +356,12 @@ static const ParamDesc params[] = {
       OFF(multifd_zlib_level), 0, 9, "a value between 0 and 9", "" },
     { "multifd-zstd-level", "multifd-zstd-level", P_U8,
       OFF(multifd_zstd_level), 0, 20, "a value between 0 and 20", "" },
+    /* QEMU 8.1 (its texts) */
+    { "x-vcpu-dirty-limit-period", "x-vcpu-dirty-limit-period", P_U64,
+      OFF(x_vcpu_dirty_limit_period), 1, 1000, "a value between 1 and 1000",
+      " ms" },
+    { "vcpu-dirty-limit", "vcpu-dirty-limit", P_U64, OFF(vcpu_dirty_limit),
+      1, UINT64_MAX, "is invalid, it must greater then 1 MB/s", " MB/s" },
 };
 
 const char *const migration_parameter_names[] = {
@@ -358,7 +373,8 @@ const char *const migration_parameter_names[] = {
     "max-bandwidth", "downtime-limit", "x-checkpoint-delay",
     "block-incremental", "multifd-channels", "xbzrle-cache-size",
     "max-postcopy-bandwidth", "max-cpu-throttle", "multifd-compression",
-    "multifd-zlib-level", "multifd-zstd-level", NULL,
+    "multifd-zlib-level", "multifd-zstd-level", "x-vcpu-dirty-limit-period",
+    "vcpu-dirty-limit", NULL,
 };
 
 static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
@@ -487,6 +503,8 @@ void migration_options_init(MigrationOptions *o)
     p->multifd_compression = MULTIFD_COMPRESSION_NONE;
     p->multifd_zlib_level = 1;
     p->multifd_zstd_level = 1;
+    p->x_vcpu_dirty_limit_period = 1000;
+    p->vcpu_dirty_limit = 1;
 
     o->globals.store_global_state = true;
     o->globals.send_configuration = true;
@@ -1139,6 +1157,11 @@ bool migrate_auto_converge(void)
     return migrate_cap(MIGRATION_CAPABILITY_AUTO_CONVERGE);
 }
 
+bool migrate_dirty_limit(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_DIRTY_LIMIT);
+}
+
 bool migrate_late_block_activate(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE);
@@ -1187,6 +1210,16 @@ bool migrate_compress_wait_thread(void)
 int migrate_decompress_threads(void)
 {
     return qatomic_read(&opts()->params.decompress_threads);
+}
+
+uint64_t migrate_vcpu_dirty_limit(void)
+{
+    return qatomic_read(&opts()->params.vcpu_dirty_limit);
+}
+
+uint64_t migrate_vcpu_dirty_limit_period(void)
+{
+    return qatomic_read(&opts()->params.x_vcpu_dirty_limit_period);
 }
 
 int migrate_multifd_channels(void)

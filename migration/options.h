@@ -35,6 +35,7 @@ typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
     MIGRATION_CAPABILITY_ZERO_COPY_SEND,
     MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+    MIGRATION_CAPABILITY_DIRTY_LIMIT,       /* QEMU 8.1 */
     MIGRATION_CAPABILITY__MAX,
 } MigrationCapability;
 
@@ -59,12 +60,15 @@ bool migrate_validate_uuid(void);
 bool migrate_ignore_shared(void);
 bool migrate_auto_converge(void);
 bool migrate_compress(void);
+bool migrate_dirty_limit(void);
 
 /* Parameter accessors. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s */
 uint64_t migrate_downtime_limit(void);         /* ms */
 uint64_t migrate_max_postcopy_bandwidth(void); /* bytes/s, 0 = unlimited */
 uint64_t migrate_xbzrle_cache_size(void);
+uint64_t migrate_vcpu_dirty_limit(void);           /* MB/s */
+uint64_t migrate_vcpu_dirty_limit_period(void);    /* ms */
 int migrate_multifd_channels(void);
 int migrate_compress_level(void);              /* 0..9 */
 int migrate_compress_threads(void);            /* 1..255 */
@@ -130,6 +134,8 @@ typedef struct MigrationParameters {
     MultiFDCompression multifd_compression;
     uint8_t multifd_zlib_level;
     uint8_t multifd_zstd_level;
+    uint64_t x_vcpu_dirty_limit_period;     /* QEMU 8.1 */
+    uint64_t vcpu_dirty_limit;              /* QEMU 8.1 */
 } MigrationParameters;
 
 /* Properties of QEMU's migration object (-global migration.NAME=VALUE). */

@@ -38,6 +38,7 @@
 #include "migration/ram-xbzrle.h"
 #include "migration/ram-compress.h"
 #include "migration/multifd.h"
+#include "migration/dirtyrate.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -253,6 +254,10 @@ static void migration_bitmap_sync(RAMState *rs)
         ram_compress_update_rates(stat64_get(&rs->stats->zero_pages) +
                                   stat64_get(&rs->stats->normal_pages) +
                                   rs->zero_pages + rs->normal_pages);
+    }
+    /* the throttle trigger's dirty-limit branch (facts 6.6) */
+    if (migrate_dirty_limit()) {
+        dirtylimit_migration_sync(new_dirty);
     }
     trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
     ram_pass_event(pass);

@@ -155,6 +155,8 @@ static bool get_expr(const char **pp, int64_t *val)
             sign = -1;
             p++;
         } else {
+            /* the next argument starts after the spaces: leave them */
+            p = end;
             break;
         }
     }

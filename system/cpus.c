@@ -14,6 +14,7 @@
 #include "qemu/thread.h"
 #include "qemu/main-loop.h"
 #include "sysemu/cpus.h"
+#include "sysemu/dirtylimit.h"
 #include "trace.h"
 
 #define CPU_THROTTLE_TIMESLICE_NS 10000000LL   /* 10 ms of run per slice */
@@ -122,6 +123,7 @@ static void *cpu_thread_fn(void *arg)
 
     current_cpu = cpu;
     cpu->thread_id = qemu_get_thread_id();
+    current_dirty_counter = &cpu->dirty;
 
     qemu_mutex_lock(&qemu_global_cpu_mutex);
     qatomic_set(&cpu->created, true);
@@ -154,6 +156,17 @@ static void *cpu_thread_fn(void *arg)
             qatomic_set(&cpu->halted, false);
         }
 
+        /* dirty-limit: this vCPU used its quota ("dirty ring full") */
+        if (unlikely(qatomic_read(&cpu->dirty.pages) >=
+                     qatomic_read(&cpu->dirty.quota))) {
+            int64_t ns = dirtylimit_vcpu_round(cpu);
+
+            if (ns > 0) {
+                cpu_throttle_sleep(cpu, ns);
+                continue;
+            }
+        }
+
         pct = qatomic_read(&throttle_percentage);
         if (pct > 0 && run_ns >= CPU_THROTTLE_TIMESLICE_NS) {
             cpu_throttle_sleep(cpu, CPU_THROTTLE_TIMESLICE_NS * pct /
@@ -178,6 +191,7 @@ static void *cpu_thread_fn(void *arg)
     qemu_cond_broadcast(&qemu_pause_cond);
     qemu_mutex_unlock(&qemu_global_cpu_mutex);
     current_cpu = NULL;
+    current_dirty_counter = NULL;
     return NULL;
 }
 
@@ -193,6 +207,9 @@ void qemu_init_vcpu(CPUState *cpu)
         n++;
     }
     cpu->cpu_index = n;
+    cpu->dirty.pages = 0;
+    cpu->dirty.quota = UINT64_MAX;
+    cpu->dirty.exit_request = &cpu->exit_request;
     qemu_cond_init(&cpu->halt_cond);
     cpu->thread_id = 0;
 

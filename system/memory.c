@@ -179,7 +179,8 @@ static bool address_space_rw(hwaddr addr, uint8_t *buf, uint64_t len,
 
             if (is_write) {
                 memcpy(rb->host + off, buf, chunk);
-                memory_set_dirty(rb, off, chunk);
+                /* a device or the monitor: counts for no vCPU */
+                memory_set_dirty_by(rb, off, chunk, NULL);
             } else {
                 memcpy(buf, rb->host + off, chunk);
             }

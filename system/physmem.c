@@ -1,6 +1,7 @@
 /*
  * RAMBlocks: allocation of guest RAM for every backend kind, the block
- * list, discard, page-size queries and the per-block dirty log.
+ * list, discard, page-size queries and the boot log (the dirty log's
+ * consumers and harvest are in dirty-log.c).
  *
  * Each block is one host mapping made at creation and never moved:
  *   - private anonymous memory (the default, madvised MADV_HUGEPAGE),
@@ -17,6 +18,7 @@
 #include "qemu/bitmap.h"
 #include "exec/memory.h"
 #include "trace.h"
+#include "dirty-log.h"
 
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -399,6 +401,7 @@ RAMBlock *qemu_ram_alloc(const RAMBlockConfig *cfg, Error **errp)
         rb->boot_log = true;
     }
 
+    dirty_log_block_added(rb);
     QTAILQ_INSERT_TAIL(&ram_list, rb, next);
     g_free(created);
     trace_qemu_ram_alloc(rb->idstr, rb->used_length, rb->page_size,
@@ -428,6 +431,7 @@ void qemu_ram_free(RAMBlock *rb)
     if (rb->fd >= 0) {
         close(rb->fd);
     }
+    dirty_log_block_removed(rb);
     g_free(rb->dirty_log);
     g_free(rb->mem_path);
     g_free(rb);
@@ -555,41 +559,7 @@ int ram_block_discard_range(RAMBlock *rb, uint64_t start, size_t length)
     return 0;
 }
 
-/* ---------------------------------------------------------------- dirty log */
-
-void memory_global_dirty_log_start(unsigned flags)
-{
-    unsigned old = qatomic_fetch_or(&global_dirty_tracking, flags);
-
-    trace_memory_global_dirty_log_start(old, old | flags);
-}
-
-void memory_global_dirty_log_stop(unsigned flags)
-{
-    unsigned old = qatomic_fetch_and(&global_dirty_tracking, ~flags);
-
-    trace_memory_global_dirty_log_stop(old, old & ~flags);
-}
-
-bool ramblock_take_boot_zero_map(RAMBlock *rb, unsigned long *dest)
-{
-    unsigned long pages = rb->used_length >> TARGET_PAGE_BITS;
-    unsigned long i, n = BITS_TO_LONGS(pages);
-
-    if (!rb->boot_log) {
-        return false;
-    }
-    rb->boot_log = false;
-    for (i = 0; i < n; i++) {
-        dest[i] = ~qatomic_xchg(&rb->dirty_log[i], 0UL);
-    }
-    if (pages % BITS_PER_LONG_) {
-        dest[n - 1] &= (1UL << (pages % BITS_PER_LONG_)) - 1;
-    }
-    trace_ramblock_take_boot_zero_map(rb->idstr, pages,
-                                      bitmap_count_one(dest, pages));
-    return true;
-}
+/* ---------------------------------------------------------------- boot log */
 
 void memory_boot_log_end(void)
 {
@@ -603,43 +573,4 @@ void memory_boot_log_end(void)
         rb->boot_log = false;
     }
     memory_global_dirty_log_stop(GLOBAL_DIRTY_BOOT);
-}
-
-uint64_t ramblock_sync_dirty_log(RAMBlock *rb, unsigned long *dest,
-                                 unsigned long start_page, unsigned long npages)
-{
-    unsigned long end = start_page + npages;
-    unsigned long max_pages = rb->used_length >> TARGET_PAGE_BITS;
-    uint64_t newly = 0;
-    unsigned long page;
-
-    if (end > max_pages) {
-        end = max_pages;
-    }
-    /* cleared bits no longer mean "never written" */
-    rb->boot_log = false;
-    page = start_page;
-    while (page < end) {
-        unsigned long idx = page / BITS_PER_LONG_;
-        unsigned long bit = page % BITS_PER_LONG_;
-        unsigned long n = MIN(BITS_PER_LONG_ - bit, end - page);
-        unsigned long mask, bits, fresh;
-
-        mask = (n == BITS_PER_LONG_) ? ~0UL : (((1UL << n) - 1) << bit);
-        if (!qatomic_read(&rb->dirty_log[idx])) {
-            page += n;
-            continue;
-        }
-        if (mask == ~0UL) {
-            bits = qatomic_xchg(&rb->dirty_log[idx], 0UL);
-        } else {
-            bits = qatomic_fetch_and(&rb->dirty_log[idx], ~mask) & mask;
-        }
-        fresh = bits & ~dest[idx];
-        dest[idx] |= bits;
-        newly += __builtin_popcountl(fresh);
-        page += n;
-    }
-    trace_ramblock_sync_dirty_log(rb->idstr, start_page, npages, newly);
-    return newly;
 }

@@ -30,6 +30,13 @@
 #define RAM_UF_WRITEPROTECT (1u << 6)
 #define RAM_ROM        (1u << 7)   /* read-only for the guest (boot ROM is writable by loaders) */
 
+/* Consumers with a view of the shared dirty log (see below). */
+typedef enum DirtyLogView {
+    DIRTY_VIEW_MIGRATION = 0,
+    DIRTY_VIEW_DIRTY_RATE = 1,
+    DIRTY_VIEW__MAX = 2,
+} DirtyLogView;
+
 /*
  * A RAMBlock.  Fields above 'migration' are set once when the block is
  * created and never change; the migration subsystem owns the fields in its
@@ -61,6 +68,20 @@ struct RAMBlock {
      * memory_boot_log_end().
      */
     bool boot_log;
+    /*
+     * Pages harvested out of dirty_log while boot_log was still on (by a
+     * consumer other than migration): ramblock_take_boot_zero_map counts
+     * them as written.  NULL until such a harvest; under dirty_log_lock.
+     */
+    unsigned long *boot_written;
+    /*
+     * Shared dirty log (system/dirty-log.c): one accumulated view per
+     * active consumer (DirtyLogView), filled by every harvest, drained by
+     * that consumer's own sync.  dirty_view_pending has bit V set when
+     * view V may hold bits.  Under dirty_log_lock.
+     */
+    unsigned long *dirty_view[DIRTY_VIEW__MAX];
+    unsigned dirty_view_pending;
 
     /* --- owned by migration/ --- */
     unsigned long *bmap;        /* migration dirty bitmap, target pages */
@@ -199,14 +220,49 @@ extern unsigned global_dirty_tracking;
 #define GLOBAL_DIRTY_BOOT       (1u << 3)
 
 /*
+ * Consumers of the log that keep an accumulated view (see
+ * system/dirty-log.c and docs/devel/migration/dirty-rate.rst).  The log
+ * itself (rb->dirty_log) is shared: a harvest moves it out once and ORs it
+ * into the view of every active consumer, so no consumer steals pages
+ * from another.  GLOBAL_DIRTY_MIGRATION owns DIRTY_VIEW_MIGRATION and
+ * GLOBAL_DIRTY_DIRTY_RATE owns DIRTY_VIEW_DIRTY_RATE; GLOBAL_DIRTY_LIMIT
+ * and GLOBAL_DIRTY_BOOT only keep logging on (they read the per-vCPU
+ * counters, not the bitmap).  DirtyLogView is defined before RAMBlock.
+ */
+
+/*
  * Turn a user of the dirty log on or off (flags above).  Starting marks
- * nothing dirty; the caller (migration) marks all pages itself.
+ * nothing dirty; the caller (migration) marks all pages itself.  Starting
+ * a flag that owns a view gives it an empty view; stopping drops it.
  */
 void memory_global_dirty_log_start(unsigned flags);
 void memory_global_dirty_log_stop(unsigned flags);
 
-/* Mark [offset, offset+len) of @rb dirty if logging is on.  Hot path. */
-static inline void memory_set_dirty(RAMBlock *rb, ram_addr_t offset, uint64_t len)
+/*
+ * Per-vCPU dirty counting: Godwit's answer to KVM's dirty ring.  Each
+ * vCPU owns one DirtyCounter; its thread points current_dirty_counter at
+ * it.  @pages counts the pages this vCPU turned from clean to dirty in the
+ * log (one per page per harvest of the log, as a ring entry is one per
+ * page per reset).  Only the owning thread writes it (relaxed atomic
+ * stores), anyone reads it without a lock.  When @pages reaches @quota the
+ * vCPU is asked to leave exec() (*exit_request), which is where the
+ * dirty-limit throttle sleeps: the "ring full" exit.  Device writes and
+ * incoming migration count for nobody.
+ */
+typedef struct DirtyCounter {
+    uint64_t pages;
+    uint64_t quota;             /* UINT64_MAX: no limit */
+    bool *exit_request;
+} DirtyCounter;
+
+extern __thread DirtyCounter *current_dirty_counter;
+
+/*
+ * Mark [offset, offset+len) of @rb dirty if logging is on, counting every
+ * clean-to-dirty transition in @dc (NULL: count for nobody).  Hot path.
+ */
+static inline void memory_set_dirty_by(RAMBlock *rb, ram_addr_t offset,
+                                       uint64_t len, DirtyCounter *dc)
 {
     if (likely(!qatomic_read(&global_dirty_tracking))) {
         return;
@@ -217,9 +273,22 @@ static inline void memory_set_dirty(RAMBlock *rb, ram_addr_t offset, uint64_t le
         unsigned long *w = &rb->dirty_log[p / (8 * sizeof(unsigned long))];
         unsigned long m = 1UL << (p % (8 * sizeof(unsigned long)));
         if (!(qatomic_read(w) & m)) {
-            qatomic_or(w, m);
+            if (!(qatomic_fetch_or(w, m) & m) && dc) {
+                uint64_t n = dc->pages + 1;
+
+                qatomic_set(&dc->pages, n);
+                if (unlikely(n >= qatomic_read(&dc->quota))) {
+                    qatomic_set(dc->exit_request, true);
+                }
+            }
         }
     }
+}
+
+/* As memory_set_dirty_by, counted for the calling vCPU thread (if any). */
+static inline void memory_set_dirty(RAMBlock *rb, ram_addr_t offset, uint64_t len)
+{
+    memory_set_dirty_by(rb, offset, len, current_dirty_counter);
 }
 
 /*
@@ -247,5 +316,27 @@ void memory_boot_log_end(void);
  */
 uint64_t ramblock_sync_dirty_log(RAMBlock *rb, unsigned long *dest,
                                  unsigned long start_page, unsigned long npages);
+
+/*
+ * The same for consumer @view (ramblock_sync_dirty_log is the migration
+ * view's): move what @view has accumulated for [start_page,
+ * start_page+npages) and what the log holds now into @dest.  Every page
+ * written since @view's previous sync of that range is in @dest exactly
+ * once, whatever other consumers synced meanwhile.  When @view is the only
+ * active view this is the direct move of the log (no copy).  Any thread;
+ * serialised with other harvests by an internal lock.
+ */
+uint64_t ramblock_sync_dirty_log_view(RAMBlock *rb, DirtyLogView view,
+                                      unsigned long *dest,
+                                      unsigned long start_page,
+                                      unsigned long npages);
+
+/*
+ * Harvest the whole log of every block into every active view (and
+ * clear it), so that the per-vCPU counters count pages written again from
+ * now on.  Called periodically by the dirty-limit thread and the
+ * dirty-ring mode of calc-dirty-rate (the reaper of a KVM dirty ring).
+ */
+void memory_dirty_log_harvest(void);
 
 #endif

@@ -48,7 +48,7 @@ static void test_cap_names(void)
         "return-path", "pause-before-switchover", "multifd", "dirty-bitmaps",
         "postcopy-blocktime", "late-block-activate", "x-ignore-shared",
         "validate-uuid", "background-snapshot", "zero-copy-send",
-        "postcopy-preempt",
+        "postcopy-preempt", "dirty-limit",
     };
     JsonArray *arr;
 
@@ -80,7 +80,7 @@ static void test_param_defaults(void)
         g_assert_true(json_object_has_member(p, *name));
         n++;
     }
-    g_assert_cmpint(n, ==, 26);
+    g_assert_cmpint(n, ==, 28);
     g_assert_cmpuint(json_object_get_size(p), ==, n);
     g_assert_cmpint(json_object_get_int_member(p, "max-bandwidth"), ==,
                     134217728);
@@ -115,6 +115,15 @@ static void test_param_ranges(void)
     expect_params_error("{\"cpu-throttle-increment\": 100}",
                         "Parameter 'cpu_throttle_increment' expects an "
                         "integer in the range of 1 to 99");
+    expect_params_error("{\"x-vcpu-dirty-limit-period\": 0}",
+                        "Parameter 'x_vcpu_dirty_limit_period' expects a "
+                        "value between 1 and 1000");
+    expect_params_error("{\"x-vcpu-dirty-limit-period\": 1001}",
+                        "Parameter 'x_vcpu_dirty_limit_period' expects a "
+                        "value between 1 and 1000");
+    expect_params_error("{\"vcpu-dirty-limit\": 0}",
+                        "Parameter 'vcpu_dirty_limit' expects is invalid, "
+                        "it must greater then 1 MB/s");
     expect_params_error("{\"multifd-zstd-level\": 21}",
                         "Parameter 'multifd_zstd_level' expects a value "
                         "between 0 and 20");
@@ -273,6 +282,19 @@ static void test_caps_running_and_conflicts(void)
         &o, json_object_get_array_member(args, "capabilities"), false, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "Multifd is not compatible with compress");
+    error_free(err);
+    err = NULL;
+    json_object_unref(args);
+
+    /* QEMU 8.1's text, before auto-converge's "not built" */
+    args = obj("{\"capabilities\": [{\"capability\": \"dirty-limit\", "
+               "\"state\": true}, {\"capability\": \"auto-converge\", "
+               "\"state\": true}]}");
+    g_assert_false(migrate_caps_apply(
+        &o, json_object_get_array_member(args, "capabilities"), false, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "dirty-limit conflicts with auto-converge either of then "
+                    "available currently");
     error_free(err);
     json_object_unref(args);
 }

@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "qemu/queue.h"
 #include "qemu/thread.h"
+#include "exec/memory.h"
 
 typedef struct CPUOps {
     /*
@@ -53,6 +54,28 @@ struct CPUState {
 
     /* throttle: vCPU thread */
     int64_t throttle_sleep_ns;
+
+    /*
+     * Per-vCPU dirty counting (exec/memory.h DirtyCounter): the vCPU
+     * thread points current_dirty_counter here; dirty.pages is read
+     * lock-free by anyone.  dirty.quota is set by the vCPU thread and by
+     * system/dirtylimit.c.
+     */
+    DirtyCounter dirty;
+    /*
+     * dirty-limit (system/dirtylimit.c).  dirty_limit_pps: pages per second
+     * allowed, 0 = none; dirty_limit_rebase: the limit changed, restart
+     * the schedule (set by the monitor, cleared by the vCPU).  Atomics.
+     */
+    uint64_t dirty_limit_pps;
+    bool dirty_limit_rebase;
+    /* vCPU thread only: the pages paid for and when they are due */
+    uint64_t dirty_limit_paid;
+    int64_t dirty_limit_due_ns;
+    int64_t dirty_limit_round_ns;
+    /* atomics, for query-migrate: the last round's sleep and run time */
+    int64_t dirty_limit_sleep_ns;
+    int64_t dirty_limit_fill_ns;
 
     QTAILQ_ENTRY(CPUState) node;
 };
