@@ -44,6 +44,7 @@ static const char *const cap_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = "background-snapshot",
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = "zero-copy-send",
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
+    [MIGRATION_CAPABILITY_X_AUTO_POSTCOPY] = "x-auto-postcopy",
 };
 
 const char *MigrationCapability_str(MigrationCapability cap)
@@ -83,6 +84,8 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_MULTIFD:
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
+    case MIGRATION_CAPABILITY_AUTO_CONVERGE:
+    case MIGRATION_CAPABILITY_X_AUTO_POSTCOPY:
         return true;
     default:
         return false;
@@ -150,6 +153,12 @@ static bool caps_check_conflicts(const bool *c, Error **errp)
             error_setg(errp, "Postcopy preempt not compatible with compress");
             return false;
         }
+    }
+    if (c[MIGRATION_CAPABILITY_X_AUTO_POSTCOPY] &&
+        !c[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "x-auto-postcopy requires postcopy-ram: it switches "
+                   "to postcopy when precopy is predicted not to converge");
+        return false;
     }
     if (c[MIGRATION_CAPABILITY_MULTIFD] && c[MIGRATION_CAPABILITY_COMPRESS]) {
         error_setg(errp, "Multifd is not compatible with compress");
@@ -1137,6 +1146,11 @@ bool migrate_ignore_shared(void)
 bool migrate_auto_converge(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_AUTO_CONVERGE);
+}
+
+bool migrate_x_auto_postcopy(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_X_AUTO_POSTCOPY);
 }
 
 bool migrate_late_block_activate(void)
