@@ -161,60 +161,14 @@ void hmp_info_vcpu_dirty_limit(Monitor *mon, JsonObject *args)
 
 /* ------------------------------------------------------------ migration */
 
-/*
- * The trigger's state (facts 6.6), owned by the migration thread: the
- * evaluation window, pages dirtied and bytes sent at its start, and how
- * many windows in a row dirtied too much.
- */
-static struct {
-    int64_t window_start_ms;
-    uint64_t dirty_pages;
-    uint64_t xfer_start;
-    int high_count;
-} trigger;
-
 void migration_dirty_limit_guest(void)
 {
     dirtylimit_migration_step(migrate_vcpu_dirty_limit(),
                               migrate_vcpu_dirty_limit_period());
 }
 
-void dirtylimit_migration_sync(uint64_t new_dirty_pages)
-{
-    MigrationState *s = migrate_get_current();
-    uint64_t xfer = stat64_get(&s->stats.transferred);
-    int64_t now = g_get_monotonic_time() / 1000;
-    uint64_t dirty_bytes, xfer_bytes;
-    uint8_t threshold = s->opts.params.throttle_trigger_threshold;
-
-    if (!trigger.window_start_ms) {
-        trigger.window_start_ms = now;
-        trigger.xfer_start = xfer;
-        trigger.dirty_pages = 0;
-        trigger.high_count = 0;
-        return;
-    }
-    trigger.dirty_pages += new_dirty_pages;
-    if (now < trigger.window_start_ms + 1000) {
-        return;
-    }
-    dirty_bytes = trigger.dirty_pages * TARGET_PAGE_SIZE;
-    xfer_bytes = xfer - trigger.xfer_start;
-    if (dirty_bytes > xfer_bytes / 100 * threshold &&
-        ++trigger.high_count >= 2) {
-        trigger.high_count = 0;
-        migration_dirty_limit_guest();
-    }
-    trace_dirtylimit_migration_trigger(dirty_bytes, xfer_bytes,
-                                       trigger.high_count);
-    trigger.window_start_ms = now;
-    trigger.xfer_start = xfer;
-    trigger.dirty_pages = 0;
-}
-
 void migration_dirty_limit_end(void)
 {
-    memset(&trigger, 0, sizeof(trigger));
     dirtylimit_migration_end();
 }
 

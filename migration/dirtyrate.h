@@ -24,13 +24,8 @@ JsonObject *dirtyrate_info(bool in_ms);
  * dirty-limit in a migration (migration/dirtylimit-cmds.c).
  *
  * migration_dirty_limit_guest: the throttle trigger's dirty-limit branch
- * (QEMU's name): limit every vCPU to vcpu-dirty-limit MB/s, measuring every
+ * (QEMU's name; called by ram-throttle.c's trigger, facts 6.6): limit every vCPU to vcpu-dirty-limit MB/s, measuring every
  * x-vcpu-dirty-limit-period ms.  Migration thread.
- *
- * dirtylimit_migration_sync: a minimal trigger (facts 6.6) for the dirty
- * sync, with @new_dirty_pages found by it: once a window of at least 1 s
- * dirtied more than throttle-trigger-threshold % of what was sent, twice
- * in a row, call migration_dirty_limit_guest().  Migration thread.
  *
  * migration_dirty_limit_end: end of migration (success, cancel, failure):
  * cancel the limits the migration set.  Main thread.
@@ -39,7 +34,6 @@ JsonObject *dirtyrate_info(bool in_ms);
  * dirty-limit-throttle-time-per-round and dirty-limit-ring-full-time.
  */
 void migration_dirty_limit_guest(void);
-void dirtylimit_migration_sync(uint64_t new_dirty_pages);
 void migration_dirty_limit_end(void);
 void migration_dirty_limit_fill_info(JsonObject *info);
 

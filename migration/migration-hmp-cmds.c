@@ -12,6 +12,7 @@
 #include "monitor/monitor.h"
 #include "monitor/hmp.h"
 #include "migration/migration.h"
+#include "migration/migration-convergence.h"
 #include "migration/options.h"
 
 static void print_socket_address(Monitor *mon, JsonObject *a)
@@ -246,6 +247,11 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         }
     }
     hmp_info_migrate_ram_features(mon, info);
+    if (json_object_has_member(info, "cpu-throttle-percentage")) {
+        monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",
+                       (uint64_t)json_object_get_int_member(
+                           info, "cpu-throttle-percentage"));
+    }
     /* QEMU 8.1's lines, after the throttle */
     if (json_object_has_member(info, "dirty-limit-throttle-time-per-round")) {
         monitor_printf(mon, "dirty-limit throttle time: %" PRIu64 " us\n",
@@ -286,14 +292,11 @@ void hmp_info_migrate(Monitor *mon, JsonObject *args)
         monitor_printf(mon, "x-eta-basis: %s\n",
                        json_object_get_string_member(info, "x-eta-basis"));
     }
-    if (json_object_has_member(info, "x-convergence")) {
-        monitor_printf(mon, "x-convergence: %s\n",
-                       json_object_get_string_member(info, "x-convergence"));
-    }
-    if (json_object_has_member(info, "x-implied-downtime-ms")) {
-        monitor_printf(mon, "x-implied-downtime: %" PRIu64 " ms\n",
-                       (uint64_t)json_object_get_int_member(
-                           info, "x-implied-downtime-ms"));
+    {
+        g_autoptr(GString) conv = g_string_new(NULL);
+
+        migration_convergence_hmp(info, conv);
+        monitor_printf(mon, "%s", conv->str);
     }
     if (json_object_has_member(info, "postcopy-latency")) {
         hmp_dump_latency(mon, info);

@@ -1,5 +1,5 @@
 /*
- * Progress, ETA and convergence verdict of an outgoing migration.
+ * Progress and ETA of an outgoing migration.
  * See migration-progress.h; the formulas are documented in
  * docs/user/migration.md ("Progress, ETA and convergence").
  *
@@ -38,52 +38,6 @@ double mig_progress_raw(const MigProgress *p)
     }
     projected = rem * p->bw / (p->bw - p->dirty);
     return 100.0 * sent / (sent + projected);
-}
-
-static uint64_t last_sync_remaining(const MigProgress *p)
-{
-    return p->nsync_remaining ? p->sync_remaining[p->nsync_remaining - 1] : 0;
-}
-
-static bool implied_downtime(const MigProgress *p, uint64_t *ms)
-{
-    if (!p->dirty_known || !p->have_bw || p->bw <= 0 ||
-        !p->nsync_remaining) {
-        return false;
-    }
-    *ms = (uint64_t)ceil((double)last_sync_remaining(p) / p->bw);
-    return true;
-}
-
-MigConvergence mig_progress_verdict(const MigProgress *p)
-{
-    uint64_t downtime;
-    double ratio;
-
-    if (!p->dirty_known || !p->have_bw) {
-        return MIG_CONV_UNKNOWN;
-    }
-    if (p->bw <= 0) {
-        return p->dirty > 0 ? MIG_CONV_DIVERGING : MIG_CONV_STALLED;
-    }
-    ratio = p->dirty / p->bw;
-    if (ratio > MIG_PROGRESS_DIVERGE_RATIO) {
-        return MIG_CONV_DIVERGING;
-    }
-    /* what was dirty at the last sync fits in the downtime: it will finish */
-    if (implied_downtime(p, &downtime) && downtime <= p->downtime_limit) {
-        return MIG_CONV_CONVERGING;
-    }
-    if (ratio >= MIG_PROGRESS_CONVERGE_RATIO) {
-        return MIG_CONV_STALLED;
-    }
-    /* the rates say converging; the minima of the saw-tooth must agree */
-    if (p->nsync_remaining == 3 &&
-        (double)p->sync_remaining[2] >=
-        MIG_PROGRESS_STALL_FACTOR * (double)p->sync_remaining[0]) {
-        return MIG_CONV_STALLED;
-    }
-    return MIG_CONV_CONVERGING;
 }
 
 /*
@@ -132,12 +86,6 @@ void mig_progress_update(MigProgress *p, const MigProgressSample *s)
         /* sync 1 is the setup one: everything is dirty, no rate yet */
         if (s->sync_count >= 2) {
             p->dirty_known = true;
-            if (p->nsync_remaining == 3) {
-                p->sync_remaining[0] = p->sync_remaining[1];
-                p->sync_remaining[1] = p->sync_remaining[2];
-                p->nsync_remaining = 2;
-            }
-            p->sync_remaining[p->nsync_remaining++] = s->remaining;
         }
     }
     if (p->dirty_known) {
@@ -160,8 +108,6 @@ void mig_progress_report(const MigProgress *p, MigProgressReport *r)
 {
     memset(r, 0, sizeof(*r));
     r->progress = p->progress;
-    r->convergence = mig_progress_verdict(p);
-    r->has_implied_downtime = implied_downtime(p, &r->implied_downtime_ms);
     if (p->completed) {
         r->progress = 100.0;
         r->has_eta = true;
@@ -187,18 +133,6 @@ const char *mig_eta_basis_str(MigEtaBasis b)
     };
 
     return names[b];
-}
-
-const char *mig_convergence_str(MigConvergence c)
-{
-    static const char *const names[] = {
-        [MIG_CONV_UNKNOWN] = "unknown",
-        [MIG_CONV_CONVERGING] = "converging",
-        [MIG_CONV_STALLED] = "stalled",
-        [MIG_CONV_DIVERGING] = "diverging",
-    };
-
-    return names[c];
 }
 
 /* ------------------------------------------------------- global instance */
@@ -255,12 +189,4 @@ void migration_progress_fill_info(JsonObject *info, const char *status)
     }
     json_object_set_string_member(info, "x-eta-basis",
                                   mig_eta_basis_str(r.basis));
-    if (r.convergence != MIG_CONV_UNKNOWN && !p.completed) {
-        json_object_set_string_member(info, "x-convergence",
-                                      mig_convergence_str(r.convergence));
-    }
-    if (r.has_implied_downtime) {
-        json_object_set_int_member(info, "x-implied-downtime-ms",
-                                   (gint64)r.implied_downtime_ms);
-    }
 }

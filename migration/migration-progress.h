@@ -1,7 +1,7 @@
 /*
- * Progress, ETA and convergence verdict of an outgoing migration
- * (query-migrate's x-progress, x-eta-ms, x-eta-basis, x-convergence,
- * x-implied-downtime-ms).  Beyond QEMU; docs/user/migration.md has the
+ * Progress and ETA of an outgoing migration (query-migrate's x-progress,
+ * x-eta-ms, x-eta-basis; the convergence verdict is in
+ * migration-convergence.h).  Beyond QEMU; docs/user/migration.md has the
  * formulas.
  *
  * The calculation is a set of pure functions over MigProgress, fed one
@@ -24,11 +24,6 @@
 #define MIG_PROGRESS_FIRST_PASS_MAX  50.0
 /* x-progress stays below this until the migration has completed. */
 #define MIG_PROGRESS_CAP             99.0
-/* dirty rate / bandwidth below this: converging; above the high: diverging */
-#define MIG_PROGRESS_CONVERGE_RATIO  0.9
-#define MIG_PROGRESS_DIVERGE_RATIO   1.1
-/* A sync minimum not 5% below the one two syncs earlier is no progress. */
-#define MIG_PROGRESS_STALL_FACTOR    0.95
 
 typedef enum MigEtaBasis {
     MIG_ETA_NO_ESTIMATE_YET,
@@ -36,13 +31,6 @@ typedef enum MigEtaBasis {
     MIG_ETA_NOT_CONVERGING,
     MIG_ETA_COMPLETED,
 } MigEtaBasis;
-
-typedef enum MigConvergence {
-    MIG_CONV_UNKNOWN,           /* no dirty rate yet: the field is absent */
-    MIG_CONV_CONVERGING,
-    MIG_CONV_STALLED,
-    MIG_CONV_DIVERGING,
-} MigConvergence;
 
 /* What the migration thread knows at the end of a counters window. */
 typedef struct MigProgressSample {
@@ -64,9 +52,6 @@ typedef struct MigProgress {
     uint64_t sent;
     uint64_t remaining;
     uint64_t sync_count;
-    /* remaining at the first sample after each of the last three syncs */
-    uint64_t sync_remaining[3];
-    unsigned nsync_remaining;
     double progress;            /* x-progress: the maximum so far */
     bool completed;
 } MigProgress;
@@ -77,9 +62,6 @@ typedef struct MigProgressReport {
     bool has_eta;
     uint64_t eta_ms;
     MigEtaBasis basis;
-    MigConvergence convergence;
-    bool has_implied_downtime;
-    uint64_t implied_downtime_ms;
 } MigProgressReport;
 
 void mig_progress_init(MigProgress *p);
@@ -89,11 +71,9 @@ void mig_progress_report(const MigProgress *p, MigProgressReport *r);
 
 /* Building blocks, exported for the unit test. */
 double mig_progress_raw(const MigProgress *p);
-MigConvergence mig_progress_verdict(const MigProgress *p);
 bool mig_progress_eta(const MigProgress *p, uint64_t *eta_ms);
 
 const char *mig_eta_basis_str(MigEtaBasis b);
-const char *mig_convergence_str(MigConvergence c);
 
 /*
  * The global instance (migration.c): reset at migrate_init, fed from

@@ -14,10 +14,12 @@
 #include "monitor/monitor.h"
 #include "sysemu/runstate.h"
 #include "sysemu/sysemu.h"
+#include "sysemu/cpus.h"
 #include "exec/memory.h"
 #include "migration/migration.h"
 #include "migration/migration-rp.h"
 #include "migration/migration-progress.h"
+#include "migration/migration-convergence.h"
 #include "migration/savevm.h"
 #include "migration/channel.h"
 #include "migration/socket.h"
@@ -345,6 +347,7 @@ static void migration_update_counters(MigrationState *s, int64_t now)
         .window_bytes = transferred, .window_ms = spent,
         .downtime_limit = migrate_downtime_limit(),
     });
+    migration_convergence_window(transferred, spent);
     qemu_file_reset_rate_limit(s->to_dst_file);
     qemu_file_set_rate_limit(s->to_dst_file,
                              (migration_in_postcopy() ?
@@ -512,6 +515,8 @@ static void migration_iteration_finish(MigrationState *s)
 {
     int64_t end = now_ms();
 
+    /* completed, failed or cancelled: auto-converge lets the guest go */
+    cpu_throttle_stop();
     bql_lock();
     switch (qatomic_read(&s->state)) {
     case MIGRATION_STATUS_COMPLETED:
@@ -757,6 +762,7 @@ static void migrate_init(MigrationState *s)
     s->mbps = 0;
     s->pages_per_second = 0;
     migration_progress_reset();
+    migration_convergence_reset();
     s->vm_was_running = false;
     s->rp_state.last_pong = 0;
     s->rp_state.pongs = 0;
@@ -1017,7 +1023,11 @@ static JsonObject *ram_info(MigrationState *s, bool completed)
     return ram;
 }
 
-/* "xbzrle-cache" and "compression", when their capability is on (7.2). */
+/*
+ * "xbzrle-cache" and "compression", when their capability is on (7.2), and
+ * "cpu-throttle-percentage" while auto-converge throttles (as QEMU: absent
+ * at 0, so never once completed).
+ */
 static void ram_fill_feature_info(JsonObject *info)
 {
     if (migrate_xbzrle()) {
@@ -1025,6 +1035,10 @@ static void ram_fill_feature_info(JsonObject *info)
     }
     if (migrate_compress()) {
         ram_compress_fill_info(info);
+    }
+    if (cpu_throttle_active()) {
+        json_object_set_int_member(info, "cpu-throttle-percentage",
+                                   cpu_throttle_get_percentage());
     }
 }
 
@@ -1065,6 +1079,7 @@ static void fill_source_info(JsonObject *info, MigrationState *s)
     }
     json_object_set_string_member(info, "status", MigrationStatus_str(st));
     migration_progress_fill_info(info, MigrationStatus_str(st));
+    migration_convergence_fill_info(info, MigrationStatus_str(st));
 }
 
 static void fill_destination_info(JsonObject *info,

@@ -45,6 +45,7 @@ static const char *const cap_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = "zero-copy-send",
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
     [MIGRATION_CAPABILITY_DIRTY_LIMIT] = "dirty-limit",
+    [MIGRATION_CAPABILITY_X_AUTO_POSTCOPY] = "x-auto-postcopy",
 };
 
 const char *MigrationCapability_str(MigrationCapability cap)
@@ -85,6 +86,8 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
     case MIGRATION_CAPABILITY_DIRTY_LIMIT:
+    case MIGRATION_CAPABILITY_AUTO_CONVERGE:
+    case MIGRATION_CAPABILITY_X_AUTO_POSTCOPY:
         return true;
     default:
         return false;
@@ -158,6 +161,12 @@ static bool caps_check_conflicts(const bool *c, Error **errp)
         c[MIGRATION_CAPABILITY_AUTO_CONVERGE]) {
         error_setg(errp, "dirty-limit conflicts with auto-converge"
                    " either of then available currently");
+        return false;
+    }
+    if (c[MIGRATION_CAPABILITY_X_AUTO_POSTCOPY] &&
+        !c[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "x-auto-postcopy requires postcopy-ram: it switches "
+                   "to postcopy when precopy is predicted not to converge");
         return false;
     }
     if (c[MIGRATION_CAPABILITY_MULTIFD] && c[MIGRATION_CAPABILITY_COMPRESS]) {
@@ -1160,6 +1169,11 @@ bool migrate_auto_converge(void)
 bool migrate_dirty_limit(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_DIRTY_LIMIT);
+}
+
+bool migrate_x_auto_postcopy(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_X_AUTO_POSTCOPY);
 }
 
 bool migrate_late_block_activate(void)

@@ -36,6 +36,8 @@ typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_ZERO_COPY_SEND,
     MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
     MIGRATION_CAPABILITY_DIRTY_LIMIT,       /* QEMU 8.1 */
+    /* Godwit's own (x-): after QEMU's, never on the wire */
+    MIGRATION_CAPABILITY_X_AUTO_POSTCOPY,
     MIGRATION_CAPABILITY__MAX,
 } MigrationCapability;
 
@@ -61,6 +63,8 @@ bool migrate_ignore_shared(void);
 bool migrate_auto_converge(void);
 bool migrate_compress(void);
 bool migrate_dirty_limit(void);
+/* Godwit: switch to postcopy when the verdict says diverging */
+bool migrate_x_auto_postcopy(void);
 
 /* Parameter accessors. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s */

@@ -37,8 +37,11 @@
 #include "migration/postcopy-ram.h"
 #include "migration/ram-xbzrle.h"
 #include "migration/ram-compress.h"
+#include "migration/ram-throttle.h"
+#include "migration/migration-convergence.h"
 #include "migration/multifd.h"
 #include "migration/dirtyrate.h"
+#include "sysemu/runstate.h"
 #include "trace.h"
 
 /* Time budget of one iteration, and how often it is checked (pages). */
@@ -85,6 +88,8 @@ typedef struct RAMState {
     /* dirty-rate window */
     int64_t time_last_bitmap_sync;   /* ms */
     uint64_t num_dirty_pages_period;
+    /* auto-converge trigger (ram-throttle.h) */
+    RamThrottle throttle;
 
     /* postcopy: set at the switch (migration thread) */
     bool in_postcopy;
@@ -206,6 +211,7 @@ static void migration_bitmap_sync(RAMState *rs)
     uint64_t new_dirty = 0;
     uint64_t end, elapsed, pass;
     RAMBlock *rb;
+    bool live;
 
     /* A page may be written from now on: the pagemap snapshot is stale. */
     ram_zero_cache_invalidate(&rs->zero);
@@ -255,11 +261,16 @@ static void migration_bitmap_sync(RAMState *rs)
                                   stat64_get(&rs->stats->normal_pages) +
                                   rs->zero_pages + rs->normal_pages);
     }
-    /* the throttle trigger's dirty-limit branch (facts 6.6) */
-    if (migrate_dirty_limit()) {
-        dirtylimit_migration_sync(new_dirty);
-    }
     trace_migration_bitmap_sync(pass, new_dirty, rs->migration_dirty_pages);
+    /* the throttle trigger and the verdict judge the guest while it runs */
+    live = !rs->last_stage && !rs->in_postcopy && runstate_is_running();
+    ram_throttle_sync(&rs->throttle, new_dirty, end, live);
+    if (live && pass >= 2) {
+        migration_convergence_pass(pass, rs->migration_dirty_pages *
+                                         TARGET_PAGE_SIZE,
+                                   stat64_get(&rs->stats->dirty_pages_rate) *
+                                   TARGET_PAGE_SIZE);
+    }
     ram_pass_event(pass);
 }
 

@@ -17,7 +17,9 @@
 #include "sysemu/dirtylimit.h"
 #include "trace.h"
 
-#define CPU_THROTTLE_TIMESLICE_NS 10000000LL   /* 10 ms of run per slice */
+#define CPU_THROTTLE_TIMESLICE_NS 10000000LL   /* 10 ms awake per slice */
+/* longest awake stretch one throttle sleep pays for (after a long exec) */
+#define CPU_THROTTLE_MAX_AWAKE_NS 1000000000LL
 #define HALT_MIN_WAIT_NS 1000000LL             /* 1 ms floor on a past deadline */
 
 struct CPUTailQ cpus_queue = QTAILQ_HEAD_INITIALIZER(cpus_queue);
@@ -82,10 +84,12 @@ void qemu_cpu_kick(CPUState *cpu)
  * Halted: sleep until an interrupt is pending, a timer deadline passes or
  * someone kicks us.  Returns with the mutex still held.
  */
-static void cpu_halt_wait(CPUState *cpu)
+static void cpu_halt_wait(CPUState *cpu, int64_t throttle_deadline)
 {
     int64_t deadline = cpu->ops->next_deadline ?
         cpu->ops->next_deadline(cpu) : INT64_MAX;
+
+    deadline = MIN(deadline, throttle_deadline);
 
     trace_cpu_halt_wait(cpu->cpu_index, deadline);
     if (deadline == INT64_MAX) {
@@ -116,10 +120,43 @@ static void cpu_throttle_sleep(CPUState *cpu, int64_t ns)
     cpu->throttle_sleep_ns += get_clock() - start;
 }
 
+/*
+ * The throttle, as QEMU's timer does it: every CPU_THROTTLE_TIMESLICE_NS of
+ * wall time a vCPU is awake (running or halted alike), it sleeps
+ * awake * pct / (100 - pct), so it is unavailable pct% of the wall time
+ * whatever the guest does.  A guest that paces itself on the timer and
+ * idles in wfi is slowed too (its ticks fall in the sleeps).  @slice is
+ * the start of the current awake stretch, 0 while the throttle is off.
+ * True when it slept.  Mutex held.
+ */
+static bool cpu_throttle_check(CPUState *cpu, int64_t *slice)
+{
+    int pct = qatomic_read(&throttle_percentage);
+    int64_t now, awake;
+
+    if (pct <= 0) {
+        *slice = 0;
+        return false;
+    }
+    now = get_clock();
+    if (!*slice) {
+        *slice = now;
+        return false;
+    }
+    awake = now - *slice;
+    if (awake < CPU_THROTTLE_TIMESLICE_NS) {
+        return false;
+    }
+    awake = MIN(awake, CPU_THROTTLE_MAX_AWAKE_NS);
+    cpu_throttle_sleep(cpu, awake * pct / (100 - pct));
+    *slice = get_clock();
+    return true;
+}
+
 static void *cpu_thread_fn(void *arg)
 {
     CPUState *cpu = arg;
-    int64_t run_ns = 0;
+    int64_t slice = 0;
 
     current_cpu = cpu;
     cpu->thread_id = qemu_get_thread_id();
@@ -130,8 +167,6 @@ static void *cpu_thread_fn(void *arg)
     qemu_cond_broadcast(&qemu_cpu_cond);
 
     for (;;) {
-        int pct;
-
         /* cleared before the checks: a later kick makes exec() return */
         qatomic_set(&cpu->exit_request, false);
         if (qatomic_read(&cpu->unplug)) {
@@ -143,14 +178,19 @@ static void *cpu_thread_fn(void *arg)
                 trace_cpu_stopped(cpu->cpu_index);
                 qemu_cond_broadcast(&qemu_pause_cond);
             }
+            slice = 0;          /* a stopped vCPU owes no sleep */
             qemu_cond_wait(&cpu->halt_cond, &qemu_global_cpu_mutex);
             continue;
         }
         qatomic_set(&cpu->stopped, false);
 
+        if (cpu_throttle_check(cpu, &slice)) {
+            continue;
+        }
         if (qatomic_read(&cpu->halted)) {
             if (!cpu->ops->has_work || !cpu->ops->has_work(cpu)) {
-                cpu_halt_wait(cpu);
+                cpu_halt_wait(cpu, slice ? slice + CPU_THROTTLE_TIMESLICE_NS
+                                         : INT64_MAX);
                 continue;
             }
             qatomic_set(&cpu->halted, false);
@@ -167,23 +207,8 @@ static void *cpu_thread_fn(void *arg)
             }
         }
 
-        pct = qatomic_read(&throttle_percentage);
-        if (pct > 0 && run_ns >= CPU_THROTTLE_TIMESLICE_NS) {
-            cpu_throttle_sleep(cpu, CPU_THROTTLE_TIMESLICE_NS * pct /
-                               (100 - pct));
-            run_ns = 0;
-            continue;
-        } else if (pct == 0) {
-            run_ns = 0;
-        }
-
         qemu_mutex_unlock(&qemu_global_cpu_mutex);
-        {
-            int64_t t0 = get_clock();
-
-            cpu->ops->exec(cpu);
-            run_ns += get_clock() - t0;
-        }
+        cpu->ops->exec(cpu);
         qemu_mutex_lock(&qemu_global_cpu_mutex);
     }
 

@@ -29,9 +29,11 @@ bool qemu_in_vcpu_thread(void);
 extern QemuMutex qemu_global_cpu_mutex;
 
 /*
- * Throttle: after every 10 ms of guest execution each vCPU sleeps
- * 10 ms * pct / (100 - pct), so it sleeps pct% of the wall time.  A pause
- * request cuts the sleep short.  0 disables; values are clamped to 0..99.
+ * Throttle (auto-converge): after every 10 ms of wall time awake, running
+ * or halted in wfi, each vCPU sleeps 10 ms * pct / (100 - pct), so it is
+ * unavailable pct% of the wall time, as QEMU's throttle timer makes it.
+ * A pause request cuts the sleep short.  0 disables; values are clamped
+ * to 0..99.
  * cpu->throttle_sleep_ns accumulates the time each vCPU slept so.
  */
 void cpu_throttle_set(int new_throttle_pct);

@@ -23,6 +23,10 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
   paused-random-tcp  paused-random over TCP loopback (-incoming defer)
   paused-random-tls  the same inside TLS, x509 (one channel; certtool-made
                  certificates, the same for stock QEMU)
+  rate-autoconverge  live-rate at max-bandwidth 48 MB/s, which the rate guest
+                 outruns (precopy alone never converges), with auto-converge
+                 at QEMU's default throttle settings: total time, downtime and
+                 the last cpu-throttle-percentage seen before completion
   paused-random-multifd1, paused-random-multifd2  paused-random over unix with
                  the multifd capability, multifd-channels 1 and 2 (2 is meant
                  to reach >= 1.6x the throughput of 1 with -mem-prealloc)
@@ -101,6 +105,11 @@ SCENARIOS = {
                       quick_ram=256 * MiB, bandwidth=LIVE_BANDWIDTH),
 }
 SCENARIOS.update(xbzrle_scenarios())
+# below the rate guest's 100 MiB/s: only throttling makes it converge
+AUTOCONVERGE_BANDWIDTH = 48 * 1000 * 1000
+SCENARIOS['rate-autoconverge'] = dict(
+    kind='live', ram=1 * GiB, guest='rate', quick_ram=256 * MiB,
+    bandwidth=AUTOCONVERGE_BANDWIDTH, caps=['auto-converge'], params={})
 MEMORY_MODES = ('cold', 'prealloc')
 
 # Targets for Godwit on the reference machine (2 cores, loopback), in ms:
@@ -131,6 +140,7 @@ COLUMNS = [
     ('src-cpu-s', 'src CPU s', '%.2f'),
     ('dst-cpu-s', 'dst CPU s', '%.2f'),
     ('dirty-sync-count', 'syncs', '%.0f'),
+    ('final-throttle', 'throttle %', '%.0f'),
     ('loadavg', 'load', '%.1f'),
 ]
 
@@ -401,6 +411,13 @@ class Run:
     def migrate_uri(self):
         return 'unix:' + os.path.join(self.tmp, 'mig.sock')
 
+    def wait_done(self, src, done, timeout):
+        """Wait for the end of the migration (an event matching done)."""
+        return src.wait(done, timeout)
+
+    def extra_figures(self):
+        return {}
+
     def execute(self):
         cfg = self.cfg
         live = cfg['kind'] == 'live'
@@ -434,7 +451,7 @@ class Run:
         t0 = time.time()
         src.cmd('migrate', uri=self.migrate_uri())
         done = is_migration('completed', 'failed', 'cancelled')
-        ev = src.wait(done, LIVE_CONVERGE_TIMEOUT if live else 600)
+        ev = self.wait_done(src, done, LIVE_CONVERGE_TIMEOUT if live else 600)
         raised = list(RAISED_DOWNTIME_LIMITS) if live else []
         while ev is None and raised:
             prev, downtime_limit = downtime_limit, raised.pop(0)
@@ -442,7 +459,7 @@ class Run:
                               'raised to %d ms' % (LIVE_CONVERGE_TIMEOUT, prev,
                                                    downtime_limit))
             src.cmd('migrate-set-parameters', **{'downtime-limit': downtime_limit})
-            ev = src.wait(done, LIVE_CONVERGE_TIMEOUT)
+            ev = self.wait_done(src, done, LIVE_CONVERGE_TIMEOUT)
         if ev is None:
             info = src.cmd('query-migrate')
             src.cmd('migrate_cancel')
@@ -534,6 +551,7 @@ class Run:
             'src-cpu-s': cpu1['src'] - cpu0['src'] if None not in (cpu0['src'], cpu1['src']) else None,
             'dst-cpu-s': cpu1['dst'] - cpu0['dst'] if None not in (cpu0['dst'], cpu1['dst']) else None,
         }
+        r.update(self.extra_figures())
         if r['total-time']:
             r['throughput-mibs'] = r['transferred-mib'] / (r['total-time'] / 1000)
         else:
@@ -541,8 +559,36 @@ class Run:
         return r
 
 
+class ThrottleRun(Run):
+    """A live run with auto-converge: polls query-migrate every 100 ms while
+    it waits, for the last cpu-throttle-percentage before completion (it is
+    absent once completed, as in QEMU)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.last_throttle = 0
+
+    def wait_done(self, src, done, timeout):
+        # no short read timeouts: a timed-out socket file cannot be read again
+        deadline = time.time() + timeout
+        while True:
+            info = src.cmd('query-migrate')
+            ev = src.find(done)
+            if ev is not None:
+                return ev
+            if 'cpu-throttle-percentage' in info:
+                self.last_throttle = info['cpu-throttle-percentage']
+            if time.time() > deadline:
+                return None
+            time.sleep(0.1)
+
+    def extra_figures(self):
+        return {'final-throttle': self.last_throttle}
+
+
 def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
     cls = (CompressRun if cfg.get('compressible') else
+           ThrottleRun if 'auto-converge' in cfg.get('caps', []) else
            MultifdRun if cfg.get('multifd_channels') else
            NetRun if cfg.get('transport') else Run)
     run = cls(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)

@@ -231,6 +231,26 @@ static void test_throttle(void)
     pause_all_vcpus();
     g_assert_cmpint(get_clock() - t0, <, 800 * 1000 * 1000);
 
+    /*
+     * A vCPU halted in wfi with nothing due is throttled too (QEMU's timer
+     * makes every vCPU sleep, busy or idle): a guest pacing itself on the
+     * timer must lose its ticks to the sleeps.
+     */
+    qatomic_set(&mode, MODE_HALT);
+    cpu_throttle_set(50);
+    for (int i = 0; i < NCPUS; i++) {
+        slept0[i] = fcpu[i].cs.throttle_sleep_ns;
+    }
+    resume_all_vcpus();
+    WAIT_FOR(qatomic_read(&fcpu[0].cs.throttle_sleep_ns) > slept0[0] &&
+             qatomic_read(&fcpu[1].cs.throttle_sleep_ns) > slept0[1]);
+    pause_all_vcpus();
+    for (int i = 0; i < NCPUS; i++) {
+        g_assert_cmpint(fcpu[i].cs.throttle_sleep_ns, >, slept0[i]);
+        qatomic_set(&fcpu[i].cs.halted, false);
+    }
+    qatomic_set(&mode, MODE_RUN);
+
     cpu_throttle_stop();
     g_assert_false(cpu_throttle_active());
     for (int i = 0; i < NCPUS; i++) {

@@ -48,7 +48,7 @@ static void test_cap_names(void)
         "return-path", "pause-before-switchover", "multifd", "dirty-bitmaps",
         "postcopy-blocktime", "late-block-activate", "x-ignore-shared",
         "validate-uuid", "background-snapshot", "zero-copy-send",
-        "postcopy-preempt", "dirty-limit",
+        "postcopy-preempt", "dirty-limit", "x-auto-postcopy",
     };
     JsonArray *arr;
 
