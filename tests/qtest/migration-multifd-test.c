@@ -25,8 +25,15 @@
  *   accepts the channels' initial packets, every packet and the SYNCs, and
  *   stops only at Godwit's first device section (which it does not have).
  *   Skipped without qemu-system-riscv64 (GODWIT_COMPAT_QEMU overrides).
+ * /migration/multifd/tcp/plain/zlib, .../zstd (7.2's names), their
+ *   verify-guest variants, levels at both ends of their ranges
+ *   (zlib level 0 stores: more bytes than pages, which shows the level
+ *   reached the stream), .../tcp/tls/zlib: compression on both sides;
+ *   the a-b guest's pages must have gone compressed.
+ * /migration/multifd/tcp/plain/xbzrle: xbzrle and multifd together, as
+ *   7.2 allows (10.2 refuses): multifd sends the pages.
  * /migration/multifd/refused/...: what is not built is refused with an
- *   error that says so (zlib, zstd, exec:).
+ *   error that says so (exec:).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -60,7 +67,37 @@ typedef struct LiveCase {
     int channels;
     int dest_run_secs;
     bool tls;
+    const char *compression;    /* multifd-compression; NULL: none */
+    int level;                  /* its level + 1; 0: the default */
+    bool xbzrle;                /* xbzrle too on the source (7.2 allows) */
+    const char *zpd;            /* zero-page-detection on both; NULL: default */
 } LiveCase;
+
+static void set_param_str(QTestState *who, const char *name,
+                          const char *value)
+{
+    qtest_qmp_assert_success(who, "{\"execute\": \"migrate-set-parameters\","
+                             " \"arguments\": {\"%s\": \"%s\"}}", name,
+                             value);
+}
+
+/* Both ends: multifd-compression and its level as @c says. */
+static void set_compression(QTestState *who, const LiveCase *c)
+{
+    if (c->zpd) {
+        set_param_str(who, "zero-page-detection", c->zpd);
+    }
+    if (!c->compression) {
+        return;
+    }
+    set_param_str(who, "multifd-compression", c->compression);
+    if (c->level) {
+        g_autofree char *name = g_strdup_printf("multifd-%s-level",
+                                                c->compression);
+
+        migrate_set_parameter_int(who, name, c->level - 1);
+    }
+}
 
 /* x509 certificates for 127.0.0.1 (made once in main when certtool exists) */
 static char *certdir;
@@ -125,7 +162,8 @@ static char *dest_tcp_uri(QTestState *to)
 
 /* Start a destination listening with multifd on; returns its URI. */
 static QTestState *start_dest(const char *image, int smp, int channels,
-                              bool tls, const char *listen, char **uri)
+                              bool tls, const char *listen, char **uri,
+                              const LiveCase *c)
 {
     QTestState *to = qtest_initf("-M virt -m " MEM " -smp %d -bios none "
                                  "-kernel %s -incoming defer", smp, image);
@@ -134,6 +172,9 @@ static QTestState *start_dest(const char *image, int smp, int channels,
         add_tls(to, true);
     }
 
+    if (c) {
+        set_compression(to, c);
+    }
     migrate_set_capability(to, "multifd", true);
     migrate_set_parameter_int(to, "multifd-channels", channels);
     migrate_incoming_qmp(to, listen);
@@ -159,11 +200,15 @@ static void test_live(gconstpointer data)
     from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s",
                        c->smp, image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, c->smp, c->channels, c->tls, listen, &uri);
+    to = start_dest(image, c->smp, c->channels, c->tls, listen, &uri, c);
     if (c->tls) {
         add_tls(from, false);
     }
 
+    set_compression(from, c);
+    if (c->xbzrle) {
+        migrate_set_capability(from, "xbzrle", true);
+    }
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", c->channels);
     migrate_ensure_non_converge(from);
@@ -184,7 +229,30 @@ static void test_live(gconstpointer data)
      * its channel has sent it)
      */
     migrate_read_ram_stats(from, &st);
-    g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    g_test_message("completed: multifd-bytes %" PRId64 " normal %" PRId64,
+                   st.multifd_bytes, st.normal);
+    if (c->compression && !strcmp(c->compression, "zlib") && c->level == 1) {
+        /* zlib level 0 stores: the level reached the deflate stream */
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    } else if (c->compression && !strcmp(c->guest, "a-b")) {
+        /* a-b's pages (one byte changed per page) compress: fewer bytes */
+        g_assert_cmpint(st.multifd_bytes, <, st.normal * 4096 / 2);
+    } else if (!c->compression) {
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    }
+    if (c->zpd && !strcmp(c->zpd, "none")) {
+        /* no detection: every page went whole, none as a zero marker */
+        g_assert_cmpint(st.duplicate, ==, 0);
+        g_assert_cmpint(st.normal * 4096, >=, st.total);
+    } else {
+        /* legacy (main channel) or multifd (the channels) found them */
+        g_assert_cmpint(st.duplicate, >, 0);
+    }
+    if (c->zpd && !strcmp(c->zpd, "multifd")) {
+        /* zero pages went as offsets in packets, not on the main channel */
+        g_assert_cmpint(st.transferred - st.multifd_bytes, <,
+                        st.duplicate * 9);
+    }
     qtest_qmp_eventwait(from, "STOP");
     wait_for_migration_complete(to);
     qtest_qmp_eventwait(to, "RESUME");
@@ -229,6 +297,63 @@ static const LiveCase live_cases[] = {
     }, {
         .name = "/migration/multifd/tcp/tls/x509",
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/verify-guest",
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/level-0",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib", .level = 0 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/level-9",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib", .level = 9 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/tls/zlib",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
+        .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/verify-guest",
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/level-0",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd", .level = 0 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/level-20",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd", .level = 20 + 1,
+    }, {
+        /* 7.2 allows both: multifd sends the pages, xbzrle has none left */
+        .name = "/migration/multifd/tcp/plain/xbzrle",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .xbzrle = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/none",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "none",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/legacy",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "legacy",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/multifd",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "multifd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/multifd-verify",
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .zpd = "multifd", .compression = "zstd",
     },
 };
 
@@ -244,7 +369,7 @@ static void test_cancel(void)
 
     from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri);
+    to = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri, NULL);
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", 2);
     migrate_ensure_non_converge(from);
@@ -258,7 +383,7 @@ static void test_cancel(void)
     /* the first destination lost its source: it fails and exits */
     migrate_wait_dest_exit(to, EXIT_FAILURE);
 
-    to2 = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri2);
+    to2 = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri2, NULL);
     migrate_qmp(from, uri2);
     migrate_ensure_converge(from);
     wait_for_migration_complete(from);
@@ -285,12 +410,17 @@ typedef enum Mutation {
     MUT_PKT_SIZE,               /* next_packet_size != normal_pages * 4096 */
     MUT_PKT_OFFSET,             /* offset[0] past the block */
     MUT_PKT_BLOCK,              /* an unknown block name */
+    MUT_COMP_FLAG,              /* the other compression method's flag */
+    MUT_COMP_GARBAGE,           /* the payload's first bytes overwritten */
+    MUT_COMP_SHORT,             /* one page more than the payload holds */
+    MUT_COMP_LONG,              /* one page less than the payload holds */
 } Mutation;
 
 typedef struct BadCase {
     const char *name;
     Mutation mut;
     const char *error;
+    const char *compression;    /* on both sides; NULL: none */
 } BadCase;
 
 typedef struct Proxy {
@@ -339,7 +469,7 @@ static bool write_full(int fd, const uint8_t *buf, size_t len)
     return true;
 }
 
-enum { ST_DECIDE, ST_INIT, ST_HDR, ST_PAYLOAD, ST_PASS };
+enum { ST_DECIDE, ST_INIT, ST_HDR, ST_PAYLOAD, ST_GARBAGE, ST_PASS };
 
 /*
  * Upstream (source -> destination) bytes of one connection: pass them,
@@ -394,12 +524,25 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
                 return true;
             }
             normal = be32_get(pending->data + 16);
-            *payload_left = (uint64_t)normal * 4096;
+            *payload_left = be32_get(pending->data + 20);
             *state = ST_PAYLOAD;
-            if (normal) {
+            if (normal && ((c->mut == MUT_COMP_SHORT && normal == 128) ||
+                           (c->mut == MUT_COMP_LONG && normal < 2))) {
+                /* not this one: a later packet of this channel */
+            } else if (normal) {
                 uint8_t *h = pending->data;
 
                 switch (c->mut) {
+                case MUT_COMP_FLAG:
+                    be32_put(h + 8, (be32_get(h + 8) & ~0x3eu) |
+                             (!strcmp(c->compression, "zlib") ? 0x04 : 0x02));
+                    break;
+                case MUT_COMP_SHORT:
+                    be32_put(h + 16, normal + 1);
+                    break;
+                case MUT_COMP_LONG:
+                    be32_put(h + 16, normal - 1);
+                    break;
                 case MUT_PKT_COUNT:
                     be32_put(h + 16, 200);
                     be32_put(h + 20, 200 * 4096);
@@ -419,7 +562,7 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
                     break;
                 }
                 px->mutated = true;
-                *state = ST_PASS;
+                *state = c->mut == MUT_COMP_GARBAGE ? ST_GARBAGE : ST_PASS;
             }
             n = MFD_HDR_SIZE;
             break;
@@ -434,6 +577,15 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
             }
             n = MIN(pending->len, *payload_left);
             *payload_left -= n;
+            break;
+        case ST_GARBAGE:
+            /* the first bytes of the payload (or all of a short one) */
+            n = MIN(16, *payload_left);
+            if (pending->len < n) {
+                return true;
+            }
+            memset(pending->data, 0xa5, n);
+            *state = ST_PASS;
             break;
         default:
             if (!pending->len) {
@@ -594,6 +746,10 @@ static void test_bad_input(gconstpointer data)
     wait_for_serial(from, &src_pos, "AB");
     to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -D %s "
                      "-incoming defer", image, log);
+    if (c->compression) {
+        set_param_str(to, "multifd-compression", c->compression);
+        set_param_str(from, "multifd-compression", c->compression);
+    }
     migrate_set_capability(to, "multifd", true);
     migrate_incoming_qmp(to, listen);
     proxy_start(&px, psock, dsock);
@@ -649,6 +805,38 @@ static const BadCase bad_cases[] = {
         .name = "/migration/multifd/bad-input/unknown-block",
         .mut = MUT_PKT_BLOCK,
         .error = "unknown ramblock \"no-such-block\"",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/flag-mismatch",
+        .mut = MUT_COMP_FLAG, .compression = "zlib",
+        .error = "compression flag 0x4 but multifd-compression is zlib here",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/garbage",
+        .mut = MUT_COMP_GARBAGE, .compression = "zlib",
+        .error = "zlib: inflate failed: -3",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/inflates-short",
+        .mut = MUT_COMP_SHORT, .compression = "zlib",
+        .error = "inflates short",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/inflates-long",
+        .mut = MUT_COMP_LONG, .compression = "zlib",
+        .error = "inflates long",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/flag-mismatch",
+        .mut = MUT_COMP_FLAG, .compression = "zstd",
+        .error = "compression flag 0x2 but multifd-compression is zstd here",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/garbage",
+        .mut = MUT_COMP_GARBAGE, .compression = "zstd",
+        .error = "zstd: ZSTD_decompressStream failed",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/decompresses-short",
+        .mut = MUT_COMP_SHORT, .compression = "zstd",
+        .error = "decompresses short",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/decompresses-long",
+        .mut = MUT_COMP_LONG, .compression = "zstd",
+        .error = "decompresses long",
     },
 };
 
@@ -805,14 +993,6 @@ static void test_refused(gconstpointer data)
 
 static const RefusedCase refused_cases[] = {
     {
-        .name = "/migration/multifd/refused/zlib",
-        .compression = "zlib", .uri = "tcp:127.0.0.1:1",
-        .error = "multifd-compression 'zlib' is not built yet",
-    }, {
-        .name = "/migration/multifd/refused/zstd",
-        .compression = "zstd", .uri = "tcp:127.0.0.1:1",
-        .error = "multifd-compression 'zstd' is not built yet",
-    }, {
         .name = "/migration/multifd/refused/exec",
         .uri = "exec:cat > /dev/null",
         .error = "multifd needs a socket transport",
