@@ -23,6 +23,7 @@
 #include "migration/tls.h"
 #include "migration/trace.h"
 #include "migration/wire.h"
+#include "io/channel-socket.h"
 
 /* Offsets of the fields of the initial packet and the packet header. */
 #define INIT_OFF_MAGIC      0
@@ -228,7 +229,7 @@ typedef struct MultiFDSendParams {
 /*
  * The channels of one outgoing migration.
  *
- * Set once at setup: s, n, params, hostname, ops, zero_detect.
+ * Set once at setup: s, n, params, hostname, ops, zero_detect, zero_copy.
  * Main thread: refs (the state lives while connections are pending).
  * Migration thread: pages (the batch being filled), next_channel.
  * Atomic: exiting, packet_num.  Under error_mutex: error.
@@ -238,6 +239,7 @@ struct MultiFDSendState {
     int n;
     const MultiFDMethods *ops;
     bool zero_detect;             /* zero-page-detection=multifd */
+    bool zero_copy;               /* the zero-copy-send capability */
     MultiFDSendParams *params;
     char *hostname;
     int refs;
@@ -426,6 +428,53 @@ static size_t multifd_send_build(MultiFDSendParams *p, bool has_pages,
     return 1 + niov;
 }
 
+/*
+ * Send thread: write the packet in p->iov.  With zero-copy-send the
+ * header goes by copy (it is rewritten for the next packet at once) and
+ * the pages by MSG_ZEROCOPY straight from guest RAM.
+ */
+static bool multifd_send_write(MultiFDSendParams *p, size_t niov,
+                               Error **errp)
+{
+    if (!p->st->zero_copy || niov == 1) {
+        return qio_channel_writev_all(p->ioc, p->iov, niov, errp) == 0;
+    }
+    if (qio_channel_writev_all(p->ioc, p->iov, 1, errp) < 0) {
+        return false;
+    }
+    return qio_channel_writev_full_all(p->ioc, p->iov + 1, niov - 1, NULL, 0,
+                                       QIO_CHANNEL_WRITE_FLAG_ZERO_COPY,
+                                       errp) == 0;
+}
+
+/*
+ * Send thread, after writing a SYNC with zero-copy-send: wait until the
+ * kernel is done with every page sent so far (QEMU flushes at each sync
+ * too).  A page sent by MSG_ZEROCOPY is read by the kernel when it
+ * transmits, not when sendmsg returns, so what goes on the wire may be a
+ * later version written by a vCPU: harmless, because that write is in
+ * the dirty log and the page is sent again after the next sync.  What
+ * the flush gives is a bound: every page of a round is out of the
+ * kernel's hands (unpinned, its completion read off the error queue,
+ * which would otherwise fill up and fail sends) before the round's sync
+ * point; the last sync of the migration is before the device state.
+ * When the kernel copied everything (always on loopback), count a miss
+ * (query-migrate ram/dirty-sync-missed-zero-copy), as QEMU does.
+ */
+static bool multifd_send_zero_copy_flush(MultiFDSendParams *p, Error **errp)
+{
+    int r = qio_channel_flush(p->ioc, errp);
+
+    if (r < 0) {
+        error_prepend(errp, "zero-copy-send: ");
+        return false;
+    }
+    if (r == 1) {
+        stat64_add(&p->st->s->stats.dirty_sync_missed_zero_copy, 1);
+    }
+    return true;
+}
+
 static void *multifd_send_thread(void *opaque)
 {
     MultiFDSendParams *p = opaque;
@@ -435,6 +484,16 @@ static void *multifd_send_thread(void *opaque)
     Error *err = NULL;
 
     if (!st->ops->send_setup(&p->comp, &err)) {
+        goto out;
+    }
+    if (st->zero_copy && p->ioc->klass != &qio_channel_socket_class) {
+        error_setg(&err, "zero-copy-send needs a plain socket channel, not "
+                   "%s", qio_channel_type_name(p->ioc));
+        goto out;
+    }
+    if (st->zero_copy &&
+        !qio_channel_socket_set_zero_copy((QIOChannelSocket *)p->ioc, &err)) {
+        error_prepend(&err, "zero-copy-send: ");
         goto out;
     }
     multifd_send_fill_init(p, init);
@@ -470,7 +529,7 @@ static void *multifd_send_thread(void *opaque)
             break;
         }
         trace_multifd_send(p->id, num, npages, bytes, flags);
-        if (qio_channel_writev_all(p->ioc, p->iov, niov, &err) < 0) {
+        if (!multifd_send_write(p, niov, &err)) {
             break;
         }
         stat64_add(&st->s->stats.multifd_bytes, bytes);
@@ -483,6 +542,9 @@ static void *multifd_send_thread(void *opaque)
             p->pending_job = false;
             qemu_mutex_unlock(&p->mutex);
             qemu_sem_post(&st->channels_ready);
+        }
+        if (sync && st->zero_copy && !multifd_send_zero_copy_flush(p, &err)) {
+            break;
         }
         if (sync) {
             qemu_sem_post(&p->sem_sync);
@@ -590,6 +652,7 @@ bool multifd_send_setup(MigrationState *s, Error **errp)
     st->ops = ops;
     st->zero_detect =
         migrate_zero_page_detection() == ZERO_PAGE_DETECTION_MULTIFD;
+    st->zero_copy = migrate_cap(MIGRATION_CAPABILITY_ZERO_COPY_SEND);
     st->refs = 1;
     st->hostname = g_strdup(socket_send_channel_host());
     st->params = g_new0(MultiFDSendParams, n);

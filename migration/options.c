@@ -84,6 +84,10 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME:
     case MIGRATION_CAPABILITY_POSTCOPY_PREEMPT:
         return true;
+#ifdef __linux__
+    case MIGRATION_CAPABILITY_ZERO_COPY_SEND:       /* MSG_ZEROCOPY */
+        return true;
+#endif
     default:
         return false;
     }
@@ -158,6 +162,29 @@ static bool caps_check_conflicts(const bool *c, Error **errp)
     return true;
 }
 
+/*
+ * QEMU 7.2: zero-copy-send with the current parameters (the capability
+ * conflicts are in caps_check_conflicts; the parameters' side in
+ * params_check).  The same message as QEMU's for each.
+ */
+static bool zero_copy_params_ok(const MigrationParameters *p, Error **errp)
+{
+    if (p->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+        (p->tls_creds && *p->tls_creds)) {
+        error_setg(errp, "Zero copy only available for non-compressed "
+                   "non-TLS multifd migration");
+        return false;
+    }
+    return true;
+}
+
+static bool caps_check_zero_copy(const MigrationOptions *o, const bool *new,
+                                 Error **errp)
+{
+    return !new[MIGRATION_CAPABILITY_ZERO_COPY_SEND] ||
+           zero_copy_params_ok(&o->params, errp);
+}
+
 static bool caps_check(const bool *old, const bool *new, bool running,
                        Error **errp)
 {
@@ -220,7 +247,8 @@ bool migrate_caps_apply(MigrationOptions *o, JsonArray *caps, bool running,
         new[cap] = json_object_get_boolean_member_with_default(e, "state",
                                                                false);
     }
-    if (!caps_check(o->caps, new, running, errp)) {
+    if (!caps_check(o->caps, new, running, errp) ||
+        !caps_check_zero_copy(o, new, errp)) {
         return false;
     }
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
@@ -240,7 +268,8 @@ bool migrate_cap_set(MigrationOptions *o, MigrationCapability cap, bool on,
     assert((unsigned)cap < MIGRATION_CAPABILITY__MAX);
     memcpy(new, o->caps, sizeof(new));
     new[cap] = on;
-    if (!caps_check(o->caps, new, running, errp)) {
+    if (!caps_check(o->caps, new, running, errp) ||
+        !caps_check_zero_copy(o, new, errp)) {
         return false;
     }
     trace_migrate_set_capability(cap_names[cap], on);
@@ -941,6 +970,10 @@ bool migrate_params_check_built(const MigrationOptions *o, Error **errp)
         return false;
     }
 #endif
+    if (o->caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
+        !zero_copy_params_ok(&o->params, errp)) {
+        return false;
+    }
 #ifndef CONFIG_ZSTD
     if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
         o->params.multifd_compression == MULTIFD_COMPRESSION_ZSTD) {

@@ -71,6 +71,7 @@ typedef struct LiveCase {
     int level;                  /* its level + 1; 0: the default */
     bool xbzrle;                /* xbzrle too on the source (7.2 allows) */
     const char *zpd;            /* zero-page-detection on both; NULL: default */
+    bool zero_copy;             /* zero-copy-send on the source */
 } LiveCase;
 
 static void set_param_str(QTestState *who, const char *name,
@@ -210,6 +211,9 @@ static void test_live(gconstpointer data)
         migrate_set_capability(from, "xbzrle", true);
     }
     migrate_set_capability(from, "multifd", true);
+    if (c->zero_copy) {
+        migrate_set_capability(from, "zero-copy-send", true);
+    }
     migrate_set_parameter_int(from, "multifd-channels", c->channels);
     migrate_ensure_non_converge(from);
     migrate_qmp(from, uri);
@@ -239,6 +243,18 @@ static void test_live(gconstpointer data)
         g_assert_cmpint(st.multifd_bytes, <, st.normal * 4096 / 2);
     } else if (!c->compression) {
         g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    }
+    if (c->zero_copy) {
+        /*
+         * loopback: the kernel copies every MSG_ZEROCOPY send, so each
+         * sync's flush of the error queue finds only copied sends and
+         * counts a miss (which shows the flush ran and read them)
+         */
+        g_test_message("dirty-sync-missed-zero-copy %" PRId64,
+                       st.dirty_sync_missed_zero_copy);
+        g_assert_cmpint(st.dirty_sync_missed_zero_copy, >, 0);
+    } else {
+        g_assert_cmpint(st.dirty_sync_missed_zero_copy, ==, 0);
     }
     if (c->zpd && !strcmp(c->zpd, "none")) {
         /* no detection: every page went whole, none as a zero marker */
@@ -354,6 +370,86 @@ static const LiveCase live_cases[] = {
         .name = "/migration/multifd/tcp/plain/zero-page/multifd-verify",
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5, .zpd = "multifd", .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-copy",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zero_copy = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-copy/verify-guest",
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .zero_copy = true, .zpd = "multifd",
+    },
+};
+
+/*
+ * zero-copy-send refusals, QEMU 7.2's message, in either order: the
+ * capability with a parameter already set, or the parameter after it.
+ */
+typedef struct ZeroCopyRefusal {
+    const char *name;
+    const char *param, *value;  /* set before (or after, see below) */
+    const char *cap;            /* another capability set before; or NULL */
+    bool param_after;
+    const char *error;
+} ZeroCopyRefusal;
+
+static void test_zero_copy_refused(gconstpointer data)
+{
+    const ZeroCopyRefusal *c = data;
+    QTestState *from = qtest_initf("-M virt -m 16M -bios none");
+    JsonObject *rsp;
+    g_autofree char *err = NULL;
+
+    if (c->cap) {
+        migrate_set_capability(from, c->cap, true);
+    }
+    if (c->param && !c->param_after) {
+        set_param_str(from, c->param, c->value);
+    }
+    if (c->param_after) {
+        migrate_set_capability(from, "zero-copy-send", true);
+        rsp = qtest_qmp(from, "{\"execute\": \"migrate-set-parameters\", "
+                        "\"arguments\": {\"%s\": \"%s\"}}", c->param,
+                        c->value);
+    } else {
+        rsp = qtest_qmp(from, "{\"execute\": \"migrate-set-capabilities\", "
+                        "\"arguments\": {\"capabilities\": [{\"capability\":"
+                        " \"zero-copy-send\", \"state\": true}]}}");
+    }
+    err = mig_take_error(rsp);
+    g_assert_nonnull(err);
+    if (!strstr(err, c->error)) {
+        g_error("error \"%s\" lacks \"%s\"", err, c->error);
+    }
+    qtest_quit(from);
+}
+
+#define ZC_MSG "Zero copy only available for non-compressed non-TLS " \
+               "multifd migration"
+
+static const ZeroCopyRefusal zc_refusals[] = {
+    {
+        .name = "/migration/multifd/zero-copy/refused/zlib",
+        .cap = "multifd", .param = "multifd-compression", .value = "zlib",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/zstd-after",
+        .cap = "multifd", .param = "multifd-compression", .value = "zstd",
+        .param_after = true, .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/tls",
+        .cap = "multifd", .param = "tls-creds", .value = "tls0",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/tls-after",
+        .cap = "multifd", .param = "tls-creds", .value = "tls0",
+        .param_after = true, .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/no-multifd",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/xbzrle",
+        .cap = "xbzrle", .error = ZC_MSG,
     },
 };
 
@@ -1028,6 +1124,10 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/migration/multifd/compat/godwit-to-qemu",
                     test_compat_godwit_to_qemu);
+    for (size_t i = 0; i < G_N_ELEMENTS(zc_refusals); i++) {
+        g_test_add_data_func(zc_refusals[i].name, &zc_refusals[i],
+                             test_zero_copy_refused);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(refused_cases); i++) {
         g_test_add_data_func(refused_cases[i].name, &refused_cases[i],
                              test_refused);
