@@ -24,12 +24,28 @@
  *   (2 channels) to stock QEMU 7.2 (-global migration.x-multifd=on): QEMU
  *   accepts the channels' initial packets, every packet and the SYNCs, and
  *   stops only at Godwit's first device section (which it does not have).
+ *   .../zlib and .../zstd: the same with multifd-compression on both
+ *   sides and 4 MiB of text-like pages written by qtest: QEMU inflates
+ *   every packet (one stream per channel) before it stops there.  The
+ *   other direction cannot reach RAM data: QEMU's riscv virt has flash
+ *   RAMBlocks Godwit's board lacks, so Godwit stops at QEMU's MEM_SIZE
+ *   list (migration-compat-test.c covers that).
  *   Skipped without qemu-system-riscv64 (GODWIT_COMPAT_QEMU overrides).
  * /migration/multifd/tcp/plain/zlib, .../zstd (7.2's names), their
  *   verify-guest variants, levels at both ends of their ranges
  *   (zlib level 0 stores: more bytes than pages, which shows the level
  *   reached the stream), .../tcp/tls/zlib: compression on both sides;
  *   the a-b guest's pages must have gone compressed.
+ * /migration/multifd/tcp/plain/zero-page/{none,legacy,multifd}: each
+ *   zero-page-detection; none sends every page whole, multifd sends zero
+ *   pages as packet offsets (not on the main channel).
+ * /migration/multifd/tcp/plain/zero-copy (+ verify-guest): MSG_ZEROCOPY
+ *   on each channel; loopback copies, so dirty-sync-missed-zero-copy
+ *   counts every sync's flush.  .../zero-copy/refused/...: QEMU 7.2's
+ *   refusals (compression, TLS, either order; no multifd; xbzrle).
+ * /migration/multifd/bad-input/{zlib,zstd}/...: a packet whose flag is
+ *   the other method's, a garbage payload, one page more or fewer than
+ *   the payload holds: the destination fails naming channel and packet.
  * /migration/multifd/tcp/plain/xbzrle: xbzrle and multifd together, as
  *   7.2 allows (10.2 refuses): multifd sends the pages.
  * /migration/multifd/refused/...: what is not built is refused with an
@@ -943,8 +959,17 @@ static void child_pdeathsig(gpointer data)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static void test_compat_godwit_to_qemu(void)
+/*
+ * Godwit -> stock QEMU 7.2 with multifd-compression @data (NULL: none).
+ * With compression the source also loads the a-b image into RAM (-kernel
+ * with -S), so that QEMU inflates real pages of several packets.
+ */
+static void test_compat_godwit_to_qemu(gconstpointer data)
 {
+    const char *compression = data;
+    g_autofree char *comp_prop = g_strdup_printf(
+        "migration.multifd-compression=%s", compression ? compression : "none");
+    g_autofree char *image = qtest_guest_image("a-b");
     const char *env = g_getenv("GODWIT_COMPAT_QEMU");
     g_autofree char *qemu = env ? g_strdup(env)
                                 : g_find_program_in_path("qemu-system-riscv64");
@@ -977,6 +1002,7 @@ static void test_compat_godwit_to_qemu(void)
             (char *)"-nodefaults", (char *)"-display", (char *)"none",
             (char *)"-global", (char *)"migration.x-multifd=on",
             (char *)"-global", (char *)"migration.multifd-channels=2",
+            (char *)"-global", comp_prop,
             (char *)"-incoming", incoming, NULL,
         };
 
@@ -995,7 +1021,19 @@ static void test_compat_godwit_to_qemu(void)
         g_usleep(20 * 1000);
     }
 
-    from = qtest_initf("-M virt -m 64M -bios none -S");
+    if (compression) {
+        /* 4 MiB of text-like pages: about 8 full packets per channel */
+        g_autofree uint8_t *buf = g_malloc(4 * 1024 * 1024);
+
+        for (size_t i = 0; i < 4 * 1024 * 1024; i++) {
+            buf[i] = "godwit migrates "[i % 16] ^ (uint8_t)(i >> 12);
+        }
+        from = qtest_initf("-M virt -m 64M -bios none -S -kernel %s", image);
+        qtest_bufwrite(from, 0x80200000ULL, buf, 4 * 1024 * 1024);
+        set_param_str(from, "multifd-compression", compression);
+    } else {
+        from = qtest_initf("-M virt -m 64M -bios none -S");
+    }
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", 2);
     migrate_qmp(from, incoming);
@@ -1005,7 +1043,13 @@ static void test_compat_godwit_to_qemu(void)
                    st.multifd_bytes, st.normal);
     /* the boot ROM's page at least went over a channel */
     g_assert_cmpint(st.normal, >, 0);
-    g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    if (!compression) {
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    } else {
+        /* QEMU's decompression of every packet is the check below */
+        g_assert_cmpint(st.normal, >=, 1024);
+        g_assert_cmpint(st.multifd_bytes, <, st.normal * 4096 / 4);
+    }
 
     /* QEMU stops at Godwit's first device section: read its stderr */
     deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
@@ -1122,8 +1166,12 @@ int main(int argc, char **argv)
         g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
                              test_bad_input);
     }
-    g_test_add_func("/migration/multifd/compat/godwit-to-qemu",
-                    test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu", NULL,
+                         test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu/zlib",
+                         "zlib", test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu/zstd",
+                         "zstd", test_compat_godwit_to_qemu);
     for (size_t i = 0; i < G_N_ELEMENTS(zc_refusals); i++) {
         g_test_add_data_func(zc_refusals[i].name, &zc_refusals[i],
                              test_zero_copy_refused);
