@@ -831,11 +831,18 @@ def print_multifd_compression(label, results, rows, binary, quick):
                 print('%s: multifd-%s %s: %.0f MiB/s of pages (library figure '
                       'unavailable: %s)' % (label, c, mode, r['pages-mibs'], e))
                 continue
+            # on a loaded host the wall figure is the CPU share's; the
+            # pages per CPU-second of the whole source (every thread, so a
+            # lower bound for the channel's) compare with the library's
+            cpu = r.get('src-cpu-s')
+            per_cpu = r['pages-mib'] / cpu if cpu else None
             print('%s: multifd-%s %s, 1 channel: %.0f MiB/s of pages (wall), '
-                  'source CPU %.2f s; %s level 1 alone on the same pages: %.0f '
-                  'MiB/s (one thread, CPU time) -> %.0f%%'
-                  % (label, c, mode, r['pages-mibs'], r.get('src-cpu-s') or 0,
-                     c, lib, 100.0 * r['pages-mibs'] / lib))
+                  '%s MiB of pages per source CPU-second; %s level 1 alone on '
+                  'the same pages: %.0f MiB/s (one thread, CPU time) -> wall '
+                  '%.0f%%, per CPU-second %s'
+                  % (label, c, mode, r['pages-mibs'], fmt(per_cpu, '%.0f'), c,
+                     lib, 100.0 * r['pages-mibs'] / lib,
+                     fmt(per_cpu and 100.0 * per_cpu / lib, '%.0f%%')))
 
 
 def print_multifd_ratio(label, results, rows):
