@@ -1,5 +1,7 @@
 /*
  * Multifd migrations (capability multifd, migration/multifd.c).
+ * Live cases marked .full run with GODWIT_TEST_FULL=1 (or -m thorough,
+ * or when picked with -p); the others are the smoke set.
  *
  * /migration/multifd/tcp/plain/none, .../unix/plain/none, .../4-channels:
  *   the a-b guest migrates live with multifd (QEMU 7.2's
@@ -88,7 +90,17 @@ typedef struct LiveCase {
     bool xbzrle;                /* xbzrle too on the source (7.2 allows) */
     const char *zpd;            /* zero-page-detection on both; NULL: default */
     bool zero_copy;             /* zero-copy-send on the source */
+    bool full;                  /* not in the smoke set (GODWIT_TEST_FULL) */
+    /*
+     * pause the source before letting it converge: for the slow levels,
+     * whose channel may never catch up with a guest that keeps dirtying
+     * on a loaded host; the destination stays paused (a-b check only)
+     */
+    bool stop_src;
 } LiveCase;
+
+/* GODWIT_TEST_FULL=1 or -m thorough: the full set, not only the smoke set */
+static bool full_set, explicit_paths;
 
 static void set_param_str(QTestState *who, const char *name,
                           const char *value)
@@ -200,9 +212,22 @@ static QTestState *start_dest(const char *image, int smp, int channels,
     return to;
 }
 
+static void test_live_run(const LiveCase *c);
+
 static void test_live(gconstpointer data)
 {
     const LiveCase *c = data;
+
+    if (c->full && !full_set && !explicit_paths) {
+        g_test_skip("not in the smoke set: set GODWIT_TEST_FULL=1 (or pass "
+                    "-m thorough, or pick it with -p)");
+        return;
+    }
+    test_live_run(c);
+}
+
+static void test_live_run(const LiveCase *c)
+{
     g_autoptr(GError) gerr = NULL;
     g_autofree char *dir = g_dir_make_tmp("godwit-multifd-XXXXXX", &gerr);
     g_autofree char *image = qtest_guest_image(c->guest);
@@ -241,6 +266,9 @@ static void test_live(gconstpointer data)
                    st.transferred, st.normal);
     g_assert_cmpint(st.normal, >, 1000);
 
+    if (c->stop_src) {
+        qtest_qmp_assert_success(from, "{\"execute\": \"stop\"}");
+    }
     migrate_ensure_converge(from);
     wait_for_migration_complete(from);
     /*
@@ -287,6 +315,10 @@ static void test_live(gconstpointer data)
     }
     qtest_qmp_eventwait(from, "STOP");
     wait_for_migration_complete(to);
+    if (c->stop_src) {
+        check_guests_ram(to);
+        goto out;
+    }
     qtest_qmp_eventwait(to, "RESUME");
     wait_for_serial(to, &dst_pos, "B");
     if (c->dest_run_secs) {
@@ -302,6 +334,7 @@ static void test_live(gconstpointer data)
         qtest_qmp_eventwait(to, "STOP");
         check_guests_ram(to);
     }
+out:
     qtest_quit(to);
     qtest_quit(from);
     if (!c->tcp) {
@@ -335,18 +368,23 @@ static const LiveCase live_cases[] = {
         .compression = "zlib",
     }, {
         .name = "/migration/multifd/tcp/plain/zlib/verify-guest",
+        .full = true,
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5, .compression = "zlib",
     }, {
         .name = "/migration/multifd/tcp/plain/zlib/level-0",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .compression = "zlib", .level = 0 + 1,
     }, {
         .name = "/migration/multifd/tcp/plain/zlib/level-9",
+        .full = true,
+        .stop_src = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .compression = "zlib", .level = 9 + 1,
     }, {
         .name = "/migration/multifd/tcp/tls/zlib",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
         .compression = "zlib",
     }, {
@@ -355,27 +393,34 @@ static const LiveCase live_cases[] = {
         .compression = "zstd",
     }, {
         .name = "/migration/multifd/tcp/plain/zstd/verify-guest",
+        .full = true,
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5, .compression = "zstd",
     }, {
         .name = "/migration/multifd/tcp/plain/zstd/level-0",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .compression = "zstd", .level = 0 + 1,
     }, {
         .name = "/migration/multifd/tcp/plain/zstd/level-20",
+        .full = true,
+        .stop_src = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .compression = "zstd", .level = 20 + 1,
     }, {
         /* 7.2 allows both: multifd sends the pages, xbzrle has none left */
         .name = "/migration/multifd/tcp/plain/xbzrle",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .xbzrle = true,
     }, {
         .name = "/migration/multifd/tcp/plain/zero-page/none",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .zpd = "none",
     }, {
         .name = "/migration/multifd/tcp/plain/zero-page/legacy",
+        .full = true,
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
         .zpd = "legacy",
     }, {
@@ -384,6 +429,7 @@ static const LiveCase live_cases[] = {
         .zpd = "multifd",
     }, {
         .name = "/migration/multifd/tcp/plain/zero-page/multifd-verify",
+        .full = true,
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5, .zpd = "multifd", .compression = "zstd",
     }, {
@@ -392,6 +438,7 @@ static const LiveCase live_cases[] = {
         .zero_copy = true,
     }, {
         .name = "/migration/multifd/tcp/plain/zero-copy/verify-guest",
+        .full = true,
         .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
         .dest_run_secs = 5, .zero_copy = true, .zpd = "multifd",
     },
@@ -1146,9 +1193,16 @@ static void skip_no_certtool(void)
 
 int main(int argc, char **argv)
 {
+    const char *full = g_getenv("GODWIT_TEST_FULL");
     int ret;
 
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-p") || g_str_has_prefix(argv[i], "-p=")) {
+            explicit_paths = true;
+        }
+    }
     g_test_init(&argc, &argv, NULL);
+    full_set = (full && *full && strcmp(full, "0")) || g_test_thorough();
     if (tls_certs_available()) {
         certdir = g_dir_make_tmp("godwit-multifd-certs-XXXXXX", NULL);
         g_assert_nonnull(certdir);
