@@ -10,10 +10,18 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/un.h>
+#ifdef __linux__
+#include <linux/errqueue.h>
+#endif
 
 /* The most descriptors accepted in one message. */
 #define SOCKET_MAX_FDS 16
+
+/* MSG_ZEROCOPY for QIO_CHANNEL_WRITE_FLAG_ZERO_COPY (0 off Linux). */
+static int qio_channel_socket_zc_flag(int flags);
 
 static QIOChannelSocket *qio_channel_socket_alloc(void)
 {
@@ -301,17 +309,145 @@ static ssize_t qio_channel_socket_writev(QIOChannel *ioc,
         memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
     }
     do {
-        ret = sendmsg(sioc->fd, &msg, MSG_NOSIGNAL);
+        ret = sendmsg(sioc->fd, &msg,
+                      MSG_NOSIGNAL | qio_channel_socket_zc_flag(flags));
     } while (ret < 0 && errno == EINTR);
     if (ret < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return QIO_CHANNEL_ERR_BLOCK;
         }
+        if (errno == ENOBUFS && (flags & QIO_CHANNEL_WRITE_FLAG_ZERO_COPY)) {
+            struct rlimit rl = { 0 };
+
+            (void)getrlimit(RLIMIT_MEMLOCK, &rl);
+            error_setg_errno(errp, errno, "MSG_ZEROCOPY: the process cannot "
+                             "lock enough memory for the pages in flight "
+                             "(RLIMIT_MEMLOCK is %llu KiB: raise it, e.g. "
+                             "ulimit -l, or turn zero-copy-send off)",
+                             rl.rlim_cur == RLIM_INFINITY ? 0ULL :
+                             (unsigned long long)rl.rlim_cur / 1024);
+            return -1;
+        }
         error_setg_errno(errp, errno, "Unable to write to socket");
         return -1;
     }
+    if (flags & QIO_CHANNEL_WRITE_FLAG_ZERO_COPY) {
+        sioc->zero_copy_queued++;
+    }
     return ret;
 }
+
+#ifdef __linux__
+static int qio_channel_socket_zc_flag(int flags)
+{
+    return flags & QIO_CHANNEL_WRITE_FLAG_ZERO_COPY ? MSG_ZEROCOPY : 0;
+}
+
+bool qio_channel_socket_set_zero_copy(QIOChannelSocket *sioc, Error **errp)
+{
+    int v = 1;
+
+    if (sioc->localAddr.ss_family != AF_INET &&
+        sioc->localAddr.ss_family != AF_INET6) {
+        error_setg(errp, "zero copy needs a TCP socket (MSG_ZEROCOPY)");
+        return false;
+    }
+    if (setsockopt(sioc->fd, SOL_SOCKET, SO_ZEROCOPY, &v, sizeof(v)) < 0) {
+        error_setg_errno(errp, errno, "setsockopt(SO_ZEROCOPY) failed: the "
+                         "kernel has no MSG_ZEROCOPY for this socket");
+        return false;
+    }
+    qio_channel_set_feature(QIO_CHANNEL(sioc),
+                            QIO_CHANNEL_FEATURE_WRITE_ZERO_COPY);
+    trace_qio_channel_socket_zero_copy(sioc, sioc->fd);
+    return true;
+}
+
+/*
+ * Read the completions of MSG_ZEROCOPY sends from the error queue until
+ * every send so far is done.  Each completion covers a range of send
+ * numbers [ee_info, ee_data]; SO_EE_CODE_ZEROCOPY_COPIED says the kernel
+ * fell back to copying them.
+ */
+static int qio_channel_socket_flush(QIOChannel *ioc, Error **errp)
+{
+    QIOChannelSocket *sioc = (QIOChannelSocket *)ioc;
+    uint64_t start = sioc->zero_copy_sent;
+
+    sioc->zero_copy_sent_uncopied = false;
+    while (sioc->zero_copy_sent < sioc->zero_copy_queued) {
+        char control[CMSG_SPACE(sizeof(struct sock_extended_err)) + 64];
+        struct msghdr msg = {
+            .msg_control = control,
+            .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *cm;
+        struct sock_extended_err *ee;
+        ssize_t r = recvmsg(sioc->fd, &msg, MSG_ERRQUEUE);
+
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd pfd = { .fd = sioc->fd, .events = 0 };
+
+                /* POLLERR is always reported: the queue got an entry */
+                (void)poll(&pfd, 1, 1000);
+                continue;
+            }
+            error_setg_errno(errp, errno, "zero copy: reading the socket's "
+                             "error queue failed");
+            return -1;
+        }
+        cm = CMSG_FIRSTHDR(&msg);
+        if (!cm || !((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+                     (cm->cmsg_level == SOL_IPV6 &&
+                      cm->cmsg_type == IPV6_RECVERR))) {
+            error_setg(errp, "zero copy: unexpected message in the socket's "
+                       "error queue");
+            return -1;
+        }
+        ee = (struct sock_extended_err *)CMSG_DATA(cm);
+        if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY) {
+            error_setg(errp, "zero copy: socket error %u (origin %u) in the "
+                       "error queue", ee->ee_errno, ee->ee_origin);
+            return -1;
+        }
+        if (ee->ee_errno) {
+            error_setg_errno(errp, ee->ee_errno, "zero copy: a send failed");
+            return -1;
+        }
+        /* the range [ee_info, ee_data] of 32-bit send numbers completed */
+        sioc->zero_copy_sent += (uint32_t)(ee->ee_data - ee->ee_info) + 1;
+        if (!(ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)) {
+            sioc->zero_copy_sent_uncopied = true;
+        }
+    }
+    trace_qio_channel_socket_flush(sioc, sioc->zero_copy_sent - start,
+                                   sioc->zero_copy_sent_uncopied);
+    if (sioc->zero_copy_sent == start) {
+        return 0;               /* nothing was in flight */
+    }
+    return sioc->zero_copy_sent_uncopied ? 0 : 1;
+}
+#else
+static int qio_channel_socket_zc_flag(int flags)
+{
+    return 0;
+}
+
+bool qio_channel_socket_set_zero_copy(QIOChannelSocket *sioc, Error **errp)
+{
+    error_setg(errp, "zero copy (MSG_ZEROCOPY) exists on Linux only");
+    return false;
+}
+
+static int qio_channel_socket_flush(QIOChannel *ioc, Error **errp)
+{
+    return 0;
+}
+#endif
 
 static int qio_channel_socket_close(QIOChannel *ioc, Error **errp)
 {
@@ -432,4 +568,5 @@ const QIOChannelClass qio_channel_socket_class = {
     .io_set_cork = qio_channel_socket_set_cork,
     .io_set_delay = qio_channel_socket_set_delay,
     .io_get_fd = qio_channel_socket_get_fd,
+    .io_flush = qio_channel_socket_flush,
 };

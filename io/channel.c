@@ -126,6 +126,15 @@ ssize_t qio_channel_writev_full(QIOChannel *ioc, const struct iovec *iov,
                                  flags, errp);
 }
 
+int qio_channel_flush(QIOChannel *ioc, Error **errp)
+{
+    if (!ioc->klass->io_flush ||
+        !qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_WRITE_ZERO_COPY)) {
+        return 0;
+    }
+    return ioc->klass->io_flush(ioc, errp);
+}
+
 ssize_t qio_channel_readv(QIOChannel *ioc, const struct iovec *iov,
                           size_t niov, Error **errp)
 {

@@ -1,12 +1,15 @@
 /*
  * Multifd: RAM pages over extra channels, one thread per channel
  * (multifd.h has the overview; docs/devel/migration/multifd.rst the byte
- * layouts and the sync sequence).  Compression "none" only.
+ * layouts and the sync sequence).  Compression goes through the
+ * MultiFDMethods of multifd-compression: "none" is here, zlib and zstd
+ * have their own files.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qemu/osdep.h"
 #include "qemu/bitops.h"
+#include "qemu/cutils.h"
 #include "qemu/main-loop.h"
 #include "qemu/thread.h"
 #include "qapi/error.h"
@@ -20,6 +23,7 @@
 #include "migration/tls.h"
 #include "migration/trace.h"
 #include "migration/wire.h"
+#include "io/channel-socket.h"
 
 /* Offsets of the fields of the initial packet and the packet header. */
 #define INIT_OFF_MAGIC      0
@@ -70,6 +74,116 @@ static uint64_t get_be64(const uint8_t *p)
     return GUINT64_FROM_BE(v);
 }
 
+/* ============================================================ methods */
+
+/* none: the pages themselves are the payload, read straight into RAM. */
+static bool nocomp_setup(void **state, Error **errp)
+{
+    *state = NULL;
+    return true;
+}
+
+static void nocomp_cleanup(void *state)
+{
+}
+
+static bool nocomp_send_prepare(void *state, uint8_t *const *pages,
+                                uint32_t n, struct iovec *iov, uint32_t *niov,
+                                uint32_t *size, Error **errp)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        iov[i].iov_base = pages[i];
+        iov[i].iov_len = TARGET_PAGE_SIZE;
+    }
+    *niov = n;
+    *size = n * TARGET_PAGE_SIZE;
+    return true;
+}
+
+static bool nocomp_check_size(uint32_t n, uint32_t size, Error **errp)
+{
+    if ((uint64_t)n * TARGET_PAGE_SIZE != size) {
+        error_setg(errp, "next_packet_size %" PRIu32 " does not match "
+                   "normal_pages %" PRIu32 " of %u bytes", size, n,
+                   (unsigned)TARGET_PAGE_SIZE);
+        return false;
+    }
+    return true;
+}
+
+static bool nocomp_recv_pages(void *state, QIOChannel *ioc, uint32_t size,
+                              const struct iovec *pages, uint32_t n,
+                              Error **errp)
+{
+    return qio_channel_readv_all(ioc, pages, n, errp) == 0;
+}
+
+const MultiFDMethods multifd_nocomp_methods = {
+    .name = "none",
+    .flag = MULTIFD_FLAG_NOCOMP,
+    .send_setup = nocomp_setup,
+    .send_cleanup = nocomp_cleanup,
+    .send_prepare = nocomp_send_prepare,
+    .recv_setup = nocomp_setup,
+    .recv_cleanup = nocomp_cleanup,
+    .recv_check_size = nocomp_check_size,
+    .recv_pages = nocomp_recv_pages,
+};
+
+const MultiFDMethods *multifd_methods_get(int compression, Error **errp)
+{
+    switch (compression) {
+    case MULTIFD_COMPRESSION_NONE:
+        return &multifd_nocomp_methods;
+    case MULTIFD_COMPRESSION_ZLIB:
+        return &multifd_zlib_methods;
+    case MULTIFD_COMPRESSION_ZSTD:
+#ifdef CONFIG_ZSTD
+        return &multifd_zstd_methods;
+#else
+        error_setg(errp, "multifd-compression 'zstd' is not available: this "
+                   "build of Godwit has no libzstd (./configure "
+                   "--enable-zstd needs libzstd-dev)");
+        return NULL;
+#endif
+    default:
+        error_setg(errp, "multifd-compression %d is unknown", compression);
+        return NULL;
+    }
+}
+
+bool multifd_comp_check_size(uint32_t n, uint32_t size, Error **errp)
+{
+    if (!n && size) {
+        error_setg(errp, "next_packet_size %" PRIu32 " but no normal page",
+                   size);
+        return false;
+    }
+    if (n && (!size || size > MULTIFD_COMP_PAYLOAD_MAX(n))) {
+        error_setg(errp, "next_packet_size %" PRIu32 " is not a possible "
+                   "compressed size for %" PRIu32 " pages (1..%llu)", size,
+                   n, (unsigned long long)MULTIFD_COMP_PAYLOAD_MAX(n));
+        return false;
+    }
+    return true;
+}
+
+bool multifd_recv_read_payload(QIOChannel *ioc, uint8_t **buf,
+                               uint32_t *buf_size, uint32_t size,
+                               Error **errp)
+{
+    if (*buf_size < size) {
+        g_free(*buf);
+        *buf = g_malloc(size);
+        *buf_size = size;
+    }
+    if (qio_channel_read_all(ioc, (char *)*buf, size, errp) < 0) {
+        error_prepend(errp, "reading the %" PRIu32 " payload bytes: ", size);
+        return false;
+    }
+    return true;
+}
+
 /* ================================================================ source */
 
 /* A batch: up to MULTIFD_PAGE_COUNT page offsets of one block. */
@@ -89,7 +203,8 @@ typedef struct MultiFDSendState MultiFDSendState;
  * Under mutex: ioc, pending_job, pending_sync, pages (the migration thread
  * hands a batch over by swapping pointers; the send thread owns it while
  * pending_job is set).
- * Owned by the send thread: packet, iov.
+ * Owned by the send thread: packet, iov, page_ptrs, comp (the method's
+ * stream).
  */
 typedef struct MultiFDSendParams {
     MultiFDSendState *st;
@@ -107,12 +222,14 @@ typedef struct MultiFDSendParams {
 
     uint8_t *packet;
     struct iovec *iov;
+    uint8_t **page_ptrs;
+    void *comp;
 } MultiFDSendParams;
 
 /*
  * The channels of one outgoing migration.
  *
- * Set once at setup: s, n, params, hostname.
+ * Set once at setup: s, n, params, hostname, ops, zero_detect, zero_copy.
  * Main thread: refs (the state lives while connections are pending).
  * Migration thread: pages (the batch being filled), next_channel.
  * Atomic: exiting, packet_num.  Under error_mutex: error.
@@ -120,6 +237,9 @@ typedef struct MultiFDSendParams {
 struct MultiFDSendState {
     MigrationState *s;
     int n;
+    const MultiFDMethods *ops;
+    bool zero_detect;             /* zero-page-detection=multifd */
+    bool zero_copy;               /* the zero-copy-send capability */
     MultiFDSendParams *params;
     char *hostname;
     int refs;
@@ -148,6 +268,7 @@ static void multifd_send_state_unref(MultiFDSendState *st)
         g_free(p->pages);
         g_free(p->packet);
         g_free(p->iov);
+        g_free(p->page_ptrs);
     }
     qemu_sem_destroy(&st->channels_ready);
     qemu_mutex_destroy(&st->error_mutex);
@@ -219,38 +340,139 @@ static void multifd_send_fill_init(MultiFDSendParams *p, uint8_t *buf)
 }
 
 /*
- * Build the header of a packet with @pages (may be NULL: no page) into
- * p->packet, and the iovec of header + pages.  Returns the iovec count.
+ * Build the header of a packet into p->packet: @normal pages of @pages
+ * (may be NULL: no page) with @size payload bytes.
  */
-static size_t multifd_send_fill_packet(MultiFDSendParams *p,
-                                       const MultiFDPages *pages,
-                                       uint32_t flags, uint64_t packet_num)
+static void multifd_send_fill_packet(MultiFDSendParams *p,
+                                     const MultiFDPages *pages,
+                                     uint32_t normal, uint32_t zero,
+                                     uint32_t size, uint32_t flags,
+                                     uint64_t packet_num)
 {
     uint8_t *h = p->packet;
-    uint32_t n = pages ? pages->num : 0;
 
     memset(h, 0, MULTIFD_PACKET_LEN);
     put_be32(h + PKT_OFF_MAGIC, MULTIFD_MAGIC);
     put_be32(h + PKT_OFF_VERSION, MULTIFD_VERSION);
     put_be32(h + PKT_OFF_FLAGS, flags);
     put_be32(h + PKT_OFF_PAGES_ALLOC, MULTIFD_PAGE_COUNT);
-    put_be32(h + PKT_OFF_NORMAL, n);
-    put_be32(h + PKT_OFF_NEXT_SIZE, n * TARGET_PAGE_SIZE);
+    put_be32(h + PKT_OFF_NORMAL, normal);
+    put_be32(h + PKT_OFF_NEXT_SIZE, size);
     put_be64(h + PKT_OFF_PACKET_NUM, packet_num);
-    if (n) {
+    put_be32(h + PKT_OFF_ZERO_PAGES, zero);
+    if (normal + zero) {
         /* idstr is at most 255 bytes (checked at ram setup): NUL padded */
         size_t len = strnlen(pages->block->idstr, MULTIFD_IDSTR_SIZE - 1);
 
         memcpy(h + PKT_OFF_IDSTR, pages->block->idstr, len);
     }
-    p->iov[0].iov_base = h;
-    p->iov[0].iov_len = MULTIFD_PACKET_LEN;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < normal + zero; i++) {
         put_be64(h + PKT_OFF_OFFSETS + 8 * i, pages->offset[i]);
-        p->iov[1 + i].iov_base = pages->block->host + pages->offset[i];
-        p->iov[1 + i].iov_len = TARGET_PAGE_SIZE;
     }
-    return 1 + n;
+}
+
+/*
+ * zero-page-detection=multifd: reorder @pages so that its normal pages
+ * come first and its zero pages last (the packet's order); returns how
+ * many are normal.
+ */
+static uint32_t multifd_send_sort_zero(MultiFDPages *pages)
+{
+    uint32_t normal = 0, end = pages->num;
+
+    while (normal < end) {
+        uint64_t off = pages->offset[normal];
+
+        if (buffer_is_zero(pages->block->host + off, TARGET_PAGE_SIZE)) {
+            pages->offset[normal] = pages->offset[--end];
+            pages->offset[end] = off;
+        } else {
+            normal++;
+        }
+    }
+    return normal;
+}
+
+/*
+ * Send thread: the packet of p->pages (when @has_pages) with @flags:
+ * header and payload into p->iov.  Returns the iovec count, 0 on error.
+ */
+static size_t multifd_send_build(MultiFDSendParams *p, bool has_pages,
+                                 uint32_t flags, uint64_t num, size_t *bytes,
+                                 Error **errp)
+{
+    MultiFDPages *pages = has_pages ? p->pages : NULL;
+    uint32_t total = pages ? pages->num : 0, niov = 0, size = 0;
+    uint32_t n = total;
+
+    if (total && p->st->zero_detect) {
+        n = multifd_send_sort_zero(pages);
+        stat64_add(&p->st->s->stats.normal_pages, n);
+        stat64_add(&p->st->s->stats.zero_pages, total - n);
+    }
+    if (n) {
+        for (uint32_t i = 0; i < n; i++) {
+            p->page_ptrs[i] = pages->block->host + pages->offset[i];
+        }
+        if (!p->st->ops->send_prepare(p->comp, p->page_ptrs, n, p->iov + 1,
+                                      &niov, &size, errp)) {
+            error_prepend(errp, "packet %" PRIu64 ": ", num);
+            return 0;
+        }
+    }
+    multifd_send_fill_packet(p, pages, n, total - n, size,
+                             flags | p->st->ops->flag, num);
+    p->iov[0].iov_base = p->packet;
+    p->iov[0].iov_len = MULTIFD_PACKET_LEN;
+    *bytes = MULTIFD_PACKET_LEN + (size_t)size;
+    return 1 + niov;
+}
+
+/*
+ * Send thread: write the packet in p->iov.  With zero-copy-send the
+ * header goes by copy (it is rewritten for the next packet at once) and
+ * the pages by MSG_ZEROCOPY straight from guest RAM.
+ */
+static bool multifd_send_write(MultiFDSendParams *p, size_t niov,
+                               Error **errp)
+{
+    if (!p->st->zero_copy || niov == 1) {
+        return qio_channel_writev_all(p->ioc, p->iov, niov, errp) == 0;
+    }
+    if (qio_channel_writev_all(p->ioc, p->iov, 1, errp) < 0) {
+        return false;
+    }
+    return qio_channel_writev_full_all(p->ioc, p->iov + 1, niov - 1, NULL, 0,
+                                       QIO_CHANNEL_WRITE_FLAG_ZERO_COPY,
+                                       errp) == 0;
+}
+
+/*
+ * Send thread, after writing a SYNC with zero-copy-send: wait until the
+ * kernel is done with every page sent so far (QEMU flushes at each sync
+ * too).  A page sent by MSG_ZEROCOPY is read by the kernel when it
+ * transmits, not when sendmsg returns, so what goes on the wire may be a
+ * later version written by a vCPU: harmless, because that write is in
+ * the dirty log and the page is sent again after the next sync.  What
+ * the flush gives is a bound: every page of a round is out of the
+ * kernel's hands (unpinned, its completion read off the error queue,
+ * which would otherwise fill up and fail sends) before the round's sync
+ * point; the last sync of the migration is before the device state.
+ * When the kernel copied everything (always on loopback), count a miss
+ * (query-migrate ram/dirty-sync-missed-zero-copy), as QEMU does.
+ */
+static bool multifd_send_zero_copy_flush(MultiFDSendParams *p, Error **errp)
+{
+    int r = qio_channel_flush(p->ioc, errp);
+
+    if (r < 0) {
+        error_prepend(errp, "zero-copy-send: ");
+        return false;
+    }
+    if (r == 1) {
+        stat64_add(&p->st->s->stats.dirty_sync_missed_zero_copy, 1);
+    }
+    return true;
 }
 
 static void *multifd_send_thread(void *opaque)
@@ -261,6 +483,19 @@ static void *multifd_send_thread(void *opaque)
     uint64_t packets = 0, pages_sent = 0;
     Error *err = NULL;
 
+    if (!st->ops->send_setup(&p->comp, &err)) {
+        goto out;
+    }
+    if (st->zero_copy && p->ioc->klass != &qio_channel_socket_class) {
+        error_setg(&err, "zero-copy-send needs a plain socket channel, not "
+                   "%s", qio_channel_type_name(p->ioc));
+        goto out;
+    }
+    if (st->zero_copy &&
+        !qio_channel_socket_set_zero_copy((QIOChannelSocket *)p->ioc, &err)) {
+        error_prepend(&err, "zero-copy-send: ");
+        goto out;
+    }
     multifd_send_fill_init(p, init);
     if (qio_channel_write_all(p->ioc, (char *)init, sizeof(init), &err) < 0) {
         goto out;
@@ -270,7 +505,7 @@ static void *multifd_send_thread(void *opaque)
 
     for (;;) {
         bool has_pages, sync;
-        uint32_t flags;
+        uint32_t flags, npages;
         uint64_t num;
         size_t niov, bytes;
 
@@ -286,19 +521,20 @@ static void *multifd_send_thread(void *opaque)
         if (!has_pages && !sync) {
             continue;           /* a wake-up already served */
         }
-        flags = (sync ? MULTIFD_FLAG_SYNC : 0) | MULTIFD_FLAG_NOCOMP;
+        flags = sync ? MULTIFD_FLAG_SYNC : 0;
         num = qatomic_fetch_add(&st->packet_num, 1);
-        niov = multifd_send_fill_packet(p, has_pages ? p->pages : NULL, flags,
-                                        num);
-        bytes = MULTIFD_PACKET_LEN +
-                (niov - 1) * (size_t)TARGET_PAGE_SIZE;
-        trace_multifd_send(p->id, num, niov - 1, flags);
-        if (qio_channel_writev_all(p->ioc, p->iov, niov, &err) < 0) {
+        npages = has_pages ? p->pages->num : 0;
+        niov = multifd_send_build(p, has_pages, flags, num, &bytes, &err);
+        if (!niov) {
+            break;
+        }
+        trace_multifd_send(p->id, num, npages, bytes, flags);
+        if (!multifd_send_write(p, niov, &err)) {
             break;
         }
         stat64_add(&st->s->stats.multifd_bytes, bytes);
         packets++;
-        pages_sent += niov - 1;
+        pages_sent += npages;
         if (has_pages) {
             qemu_mutex_lock(&p->mutex);
             p->pages->num = 0;
@@ -307,11 +543,16 @@ static void *multifd_send_thread(void *opaque)
             qemu_mutex_unlock(&p->mutex);
             qemu_sem_post(&st->channels_ready);
         }
+        if (sync && st->zero_copy && !multifd_send_zero_copy_flush(p, &err)) {
+            break;
+        }
         if (sync) {
             qemu_sem_post(&p->sem_sync);
         }
     }
 out:
+    st->ops->send_cleanup(p->comp);
+    p->comp = NULL;
     if (err) {
         if (qatomic_read(&st->exiting)) {
             error_free(err);        /* shut down on purpose */
@@ -392,6 +633,8 @@ bool multifd_send_setup(MigrationState *s, Error **errp)
 {
     MultiFDSendState *st;
     int n = migrate_multifd_channels();
+    const MultiFDMethods *ops =
+        multifd_methods_get(migrate_multifd_compression(), errp);
 
     if (send_state) {
         multifd_send_cleanup();     /* a previous migration not cleaned */
@@ -400,9 +643,16 @@ bool multifd_send_setup(MigrationState *s, Error **errp)
         error_setg(errp, "multifd-channels %d is out of range 1..255", n);
         return false;
     }
+    if (!ops) {
+        return false;
+    }
     st = g_new0(MultiFDSendState, 1);
     st->s = s;
     st->n = n;
+    st->ops = ops;
+    st->zero_detect =
+        migrate_zero_page_detection() == ZERO_PAGE_DETECTION_MULTIFD;
+    st->zero_copy = migrate_cap(MIGRATION_CAPABILITY_ZERO_COPY_SEND);
     st->refs = 1;
     st->hostname = g_strdup(socket_send_channel_host());
     st->params = g_new0(MultiFDSendParams, n);
@@ -420,9 +670,10 @@ bool multifd_send_setup(MigrationState *s, Error **errp)
         p->pages = g_new0(MultiFDPages, 1);
         p->packet = g_malloc0(MULTIFD_PACKET_LEN);
         p->iov = g_new0(struct iovec, 1 + MULTIFD_PAGE_COUNT);
+        p->page_ptrs = g_new0(uint8_t *, MULTIFD_PAGE_COUNT);
     }
     send_state = st;
-    trace_multifd_send_setup(n);
+    trace_multifd_send_setup(n, ops->name);
     for (int i = 0; i < n; i++) {
         st->refs++;
         if (!socket_send_channel_create(multifd_send_connected,
@@ -584,18 +835,21 @@ typedef struct MultiFDRecvParams {
     uint8_t *packet;
     struct iovec *iov;
     uint64_t packets, pages;
+    const MultiFDMethods *ops;    /* set by the thread before any packet */
+    void *comp;                   /* the method's stream */
 } MultiFDRecvParams;
 
 /*
  * The channels of the incoming migration.
  *
- * Set once: n (multifd-channels at the first connection).
+ * Set once: n (multifd-channels at the first connection), compression.
  * Main thread: conns (appended; joined at cleanup), nconn.
  * Under mutex: by_id, main_seen, main_ioc, error.
  * Atomic: exiting.
  */
 struct MultiFDRecvState {
     int n;
+    int compression;              /* multifd-compression, set once */
     GPtrArray *conns;
     unsigned nconn;
     QemuSemaphore sem_sync;       /* one post per SYNC (or failure) */
@@ -617,12 +871,16 @@ static MultiFDRecvState *multifd_recv_state_get(void)
     if (!st) {
         st = g_new0(MultiFDRecvState, 1);
         st->n = migrate_multifd_channels();
+        st->compression = migrate_multifd_compression();
         st->conns = g_ptr_array_new();
         st->by_id = g_new0(MultiFDRecvParams *, st->n);
         qemu_sem_init(&st->sem_sync, 0);
         qemu_mutex_init(&st->mutex);
         recv_state = st;
-        trace_multifd_recv_setup(st->n);
+        trace_multifd_recv_setup(st->n, st->compression ==
+                                 MULTIFD_COMPRESSION_ZLIB ? "zlib" :
+                                 st->compression == MULTIFD_COMPRESSION_ZSTD ?
+                                 "zstd" : "none");
     }
     return st;
 }
@@ -777,7 +1035,8 @@ static bool multifd_recv_init(MultiFDRecvParams *p, Error **errp)
  * with no pages) and p->iov holds the page destinations.
  */
 static bool multifd_recv_check_packet(MultiFDRecvParams *p, RAMBlock **rbp,
-                                      uint32_t *normalp, uint32_t *flagsp,
+                                      uint32_t *normalp, uint32_t *zerop,
+                                      uint32_t *flagsp, uint32_t *sizep,
                                       Error **errp)
 {
     const uint8_t *h = p->packet;
@@ -805,10 +1064,11 @@ static bool multifd_recv_check_packet(MultiFDRecvParams *p, RAMBlock **rbp,
         error_setg(errp, "packet: unknown flags 0x%" PRIx32, flags);
         return false;
     }
-    if (normal && (flags & MULTIFD_FLAG_COMPRESSION_MASK)) {
-        error_setg(errp, "packet: compression flags 0x%" PRIx32 " but "
-                   "multifd-compression is none here",
-                   flags & MULTIFD_FLAG_COMPRESSION_MASK);
+    if (normal && (flags & MULTIFD_FLAG_COMPRESSION_MASK) != p->ops->flag) {
+        error_setg(errp, "packet: compression flag 0x%" PRIx32 " but "
+                   "multifd-compression is %s here (flag 0x%" PRIx32 ")",
+                   flags & MULTIFD_FLAG_COMPRESSION_MASK, p->ops->name,
+                   p->ops->flag);
         return false;
     }
     if (alloc > MULTIFD_PAGE_COUNT) {
@@ -822,23 +1082,22 @@ static bool multifd_recv_check_packet(MultiFDRecvParams *p, RAMBlock **rbp,
                    "pages_alloc %" PRIu32, normal, alloc);
         return false;
     }
-    if (zero) {
-        error_setg(errp, "packet: zero_pages %" PRIu32 " (zero pages in "
-                   "multifd packets, QEMU 9.0+ zero-page-detection=multifd) "
-                   "are not supported: use zero-page-detection=legacy",
-                   zero);
+    if (zero > alloc - normal) {
+        error_setg(errp, "packet: zero_pages %" PRIu32 " is more than "
+                   "pages_alloc %" PRIu32 " minus normal_pages %" PRIu32,
+                   zero, alloc, normal);
         return false;
     }
-    if ((uint64_t)normal * TARGET_PAGE_SIZE != size) {
-        error_setg(errp, "packet: next_packet_size %" PRIu32 " does not "
-                   "match normal_pages %" PRIu32 " of %u bytes", size, normal,
-                   (unsigned)TARGET_PAGE_SIZE);
+    if (!p->ops->recv_check_size(normal, size, errp)) {
+        error_prepend(errp, "packet (%s): ", p->ops->name);
         return false;
     }
     *rbp = NULL;
     *normalp = normal;
+    *zerop = zero;
     *flagsp = flags;
-    if (!normal) {
+    *sizep = size;
+    if (!normal && !zero) {
         return true;
     }
     memcpy(idstr, h + PKT_OFF_IDSTR, sizeof(idstr));
@@ -852,7 +1111,7 @@ static bool multifd_recv_check_packet(MultiFDRecvParams *p, RAMBlock **rbp,
         error_setg(errp, "packet: ramblock \"%s\" is not migrated", idstr);
         return false;
     }
-    for (uint32_t i = 0; i < normal; i++) {
+    for (uint32_t i = 0; i < normal + zero; i++) {
         uint64_t off = get_be64(h + PKT_OFF_OFFSETS + 8 * i);
 
         if (off >= rb->used_length ||
@@ -863,8 +1122,10 @@ static bool multifd_recv_check_packet(MultiFDRecvParams *p, RAMBlock **rbp,
                        PRIx64 ")", i, off, idstr, (uint64_t)rb->used_length);
             return false;
         }
-        p->iov[i].iov_base = rb->host + off;
-        p->iov[i].iov_len = TARGET_PAGE_SIZE;
+        if (i < normal) {
+            p->iov[i].iov_base = rb->host + off;
+            p->iov[i].iov_len = TARGET_PAGE_SIZE;
+        }
     }
     *rbp = rb;
     return true;
@@ -887,6 +1148,33 @@ static void multifd_recv_mark(MultiFDRecvParams *p, RAMBlock *rb,
     }
 }
 
+/*
+ * The zero pages of a checked packet (zero-page-detection=multifd on the
+ * source).  QEMU clears a page only when it was received before (or in
+ * postcopy), trusting that the rest is still fresh zero memory.  Here a
+ * page not received before is also read, and cleared if it is not zero:
+ * the destination's loader may have written it (-kernel), so "never
+ * received" does not mean "zero".  Reading a never-touched anonymous
+ * page maps the shared zero page and allocates nothing.
+ */
+static void multifd_recv_zero_pages(MultiFDRecvParams *p, RAMBlock *rb,
+                                    uint32_t normal, uint32_t zero)
+{
+    for (uint32_t i = normal; i < normal + zero; i++) {
+        uint64_t off = get_be64(p->packet + PKT_OFF_OFFSETS + 8 * i);
+        unsigned long page = off >> TARGET_PAGE_BITS;
+        uint8_t *host = rb->host + off;
+
+        if ((rb->receivedmap && test_bit(page, rb->receivedmap)) ||
+            !buffer_is_zero(host, TARGET_PAGE_SIZE)) {
+            memset(host, 0, TARGET_PAGE_SIZE);
+        }
+        if (rb->receivedmap) {
+            set_bit_atomic(page, rb->receivedmap);
+        }
+    }
+}
+
 /* Read and apply packets until end of file; false with @errp on error. */
 static bool multifd_recv_packets(MultiFDRecvParams *p, Error **errp)
 {
@@ -894,7 +1182,7 @@ static bool multifd_recv_packets(MultiFDRecvParams *p, Error **errp)
 
     for (;;) {
         RAMBlock *rb;
-        uint32_t normal, flags;
+        uint32_t normal, zero, flags, size;
         int r = qio_channel_read_all_eof(p->ioc, (char *)p->packet,
                                          MULTIFD_PACKET_LEN, errp);
 
@@ -907,25 +1195,30 @@ static bool multifd_recv_packets(MultiFDRecvParams *p, Error **errp)
                        " packets", p->packets);
             return true;
         }
-        if (!multifd_recv_check_packet(p, &rb, &normal, &flags, errp)) {
+        if (!multifd_recv_check_packet(p, &rb, &normal, &zero, &flags,
+                                       &size, errp)) {
             error_prepend(errp, "packet %" PRIu64 " (number %" PRIu64 "): ",
                           p->packets,
                           get_be64(p->packet + PKT_OFF_PACKET_NUM));
             return false;
         }
-        if (normal && qio_channel_readv_all(p->ioc, p->iov, normal,
-                                            errp) < 0) {
-            error_prepend(errp, "reading the %" PRIu32 " pages of packet %"
-                          PRIu64 ": ", normal, p->packets);
+        if (normal && !p->ops->recv_pages(p->comp, p->ioc, size, p->iov,
+                                          normal, errp)) {
+            error_prepend(errp, "the %" PRIu32 " pages of packet %" PRIu64
+                          " (number %" PRIu64 "): ", normal, p->packets,
+                          get_be64(p->packet + PKT_OFF_PACKET_NUM));
             return false;
         }
         if (normal) {
             multifd_recv_mark(p, rb, normal);
         }
+        if (zero) {
+            multifd_recv_zero_pages(p, rb, normal, zero);
+        }
         trace_multifd_recv(p->id, get_be64(p->packet + PKT_OFF_PACKET_NUM),
                            normal, flags);
         p->packets++;
-        p->pages += normal;
+        p->pages += normal + zero;
         if (flags & MULTIFD_FLAG_SYNC) {
             qemu_sem_post(&st->sem_sync);
             qemu_sem_wait(&p->sem_sync);
@@ -970,8 +1263,16 @@ static void *multifd_recv_thread(void *opaque)
     }
     ok = multifd_recv_init(p, &err);
     if (ok) {
+        p->ops = multifd_methods_get(st->compression, &err);
+        ok = p->ops && p->ops->recv_setup(&p->comp, &err);
+    }
+    if (ok) {
         ok = multifd_recv_packets(p, &err);
         fatal = !ok;
+    }
+    if (p->ops) {
+        p->ops->recv_cleanup(p->comp);
+        p->comp = NULL;
     }
 out:
     if (err && qatomic_read(&st->exiting)) {

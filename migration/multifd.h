@@ -35,6 +35,81 @@
 
 typedef struct MigrationState MigrationState;
 
+/* ---- compression methods */
+
+/*
+ * One multifd-compression method (docs/devel/migration/multifd.rst, "Ops
+ * table").  Each lives in its own file (multifd.c: none; multifd-zlib.c;
+ * multifd-zstd.c) and is found by multifd_methods_get().  @state is the
+ * method's per-channel state: one compression stream per channel for the
+ * whole migration (QEMU's wire needs that), made by *_setup in the
+ * channel's own thread and used by that thread only.  Every function
+ * returns false with @errp set on failure; the caller prefixes the
+ * channel and the packet, so messages name the library call and code.
+ */
+typedef struct MultiFDMethods {
+    const char *name;           /* the multifd-compression value */
+    uint32_t flag;              /* MULTIFD_FLAG_* it puts in every packet */
+
+    /* send thread of a channel, before its first packet */
+    bool (*send_setup)(void **state, Error **errp);
+    /* send thread, at its end (also after a failed setup: @state NULL) */
+    void (*send_cleanup)(void *state);
+    /*
+     * Send thread: the payload of @n (>= 1) normal pages @pages (TPS bytes
+     * each, guest RAM that the vCPUs may be writing): fills @iov (room for
+     * @n entries), *@niov and *@size (the payload's bytes).  The iov
+     * stays valid until the next call.
+     */
+    bool (*send_prepare)(void *state, uint8_t *const *pages, uint32_t n,
+                         struct iovec *iov, uint32_t *niov, uint32_t *size,
+                         Error **errp);
+
+    /* receive thread of a channel, before its first packet */
+    bool (*recv_setup)(void **state, Error **errp);
+    void (*recv_cleanup)(void *state);
+    /*
+     * Receive thread: is @size a possible payload size for @n normal
+     * pages (checked before anything is read)?
+     */
+    bool (*recv_check_size)(uint32_t n, uint32_t size, Error **errp);
+    /*
+     * Receive thread: read the @size payload bytes of a packet from @ioc
+     * and write its @n (>= 1) pages to @pages (TPS bytes each).
+     */
+    bool (*recv_pages)(void *state, QIOChannel *ioc, uint32_t size,
+                       const struct iovec *pages, uint32_t n, Error **errp);
+    /*
+     * Compressed methods only (NULL for none): decode a payload already in
+     * memory into @n pages; recv_pages is this after the read.  The whole
+     * output must be exactly @n pages and the whole input used.  The
+     * fuzzers call it directly.
+     */
+    bool (*decompress)(void *state, const uint8_t *in, uint32_t size,
+                       const struct iovec *pages, uint32_t n, Error **errp);
+} MultiFDMethods;
+
+extern const MultiFDMethods multifd_nocomp_methods;
+extern const MultiFDMethods multifd_zlib_methods;
+#ifdef CONFIG_ZSTD
+extern const MultiFDMethods multifd_zstd_methods;
+#endif
+
+/*
+ * The methods of @compression (a MultiFDCompression), or NULL with @errp
+ * set when this build has none (zstd without libzstd).
+ */
+const MultiFDMethods *multifd_methods_get(int compression, Error **errp);
+/*
+ * Receive side of a compressed method: read @size bytes from @ioc into
+ * *@buf (grown as needed, owned by the caller's state).
+ */
+bool multifd_recv_read_payload(QIOChannel *ioc, uint8_t **buf,
+                               uint32_t *buf_size, uint32_t size,
+                               Error **errp);
+/* recv_check_size of the compressed methods. */
+bool multifd_comp_check_size(uint32_t n, uint32_t size, Error **errp);
+
 /* ---- source */
 
 /*

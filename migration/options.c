@@ -89,6 +89,10 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_AUTO_CONVERGE:
     case MIGRATION_CAPABILITY_X_AUTO_POSTCOPY:
         return true;
+#ifdef __linux__
+    case MIGRATION_CAPABILITY_ZERO_COPY_SEND:       /* MSG_ZEROCOPY */
+        return true;
+#endif
     default:
         return false;
     }
@@ -176,6 +180,29 @@ static bool caps_check_conflicts(const bool *c, Error **errp)
     return true;
 }
 
+/*
+ * QEMU 7.2: zero-copy-send with the current parameters (the capability
+ * conflicts are in caps_check_conflicts; the parameters' side in
+ * params_check).  The same message as QEMU's for each.
+ */
+static bool zero_copy_params_ok(const MigrationParameters *p, Error **errp)
+{
+    if (p->multifd_compression != MULTIFD_COMPRESSION_NONE ||
+        (p->tls_creds && *p->tls_creds)) {
+        error_setg(errp, "Zero copy only available for non-compressed "
+                   "non-TLS multifd migration");
+        return false;
+    }
+    return true;
+}
+
+static bool caps_check_zero_copy(const MigrationOptions *o, const bool *new,
+                                 Error **errp)
+{
+    return !new[MIGRATION_CAPABILITY_ZERO_COPY_SEND] ||
+           zero_copy_params_ok(&o->params, errp);
+}
+
 static bool caps_check(const bool *old, const bool *new, bool running,
                        Error **errp)
 {
@@ -238,7 +265,8 @@ bool migrate_caps_apply(MigrationOptions *o, JsonArray *caps, bool running,
         new[cap] = json_object_get_boolean_member_with_default(e, "state",
                                                                false);
     }
-    if (!caps_check(o->caps, new, running, errp)) {
+    if (!caps_check(o->caps, new, running, errp) ||
+        !caps_check_zero_copy(o, new, errp)) {
         return false;
     }
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
@@ -258,7 +286,8 @@ bool migrate_cap_set(MigrationOptions *o, MigrationCapability cap, bool on,
     assert((unsigned)cap < MIGRATION_CAPABILITY__MAX);
     memcpy(new, o->caps, sizeof(new));
     new[cap] = on;
-    if (!caps_check(o->caps, new, running, errp)) {
+    if (!caps_check(o->caps, new, running, errp) ||
+        !caps_check_zero_copy(o, new, errp)) {
         return false;
     }
     trace_migrate_set_capability(cap_names[cap], on);
@@ -294,7 +323,7 @@ char *migrate_caps_to_hmp(const MigrationOptions *o)
 /* -------------------------------------------------------------- parameters */
 
 typedef enum ParamKind {
-    P_U8, P_U32, P_U64, P_SIZE, P_BOOL, P_STR, P_COMPRESSION,
+    P_U8, P_U32, P_U64, P_SIZE, P_BOOL, P_STR, P_ENUM,
 } ParamKind;
 
 typedef struct ParamDesc {
@@ -305,9 +334,18 @@ typedef struct ParamDesc {
     uint64_t min, max;       /* checked when max != 0 */
     const char *expects;     /* QEMU's text after "expects " */
     const char *hmp_unit;    /* info migrate_parameters: " ms", ... */
+    const char *const *names; /* P_ENUM: the values, NULL-terminated */
 } ParamDesc;
 
 #define OFF(f) offsetof(MigrationParameters, f)
+
+static const char *const compression_names[MULTIFD_COMPRESSION__MAX + 1] = {
+    "none", "zlib", "zstd",
+};
+
+static const char *const zpd_names[ZERO_PAGE_DETECTION__MAX + 1] = {
+    "none", "legacy", "multifd",
+};
 
 /* In QEMU 7.2's query-migrate-parameters order. */
 static const ParamDesc params[] = {
@@ -359,8 +397,8 @@ static const ParamDesc params[] = {
       OFF(max_postcopy_bandwidth), 0, 0, NULL, "" },
     { "max-cpu-throttle", "max-cpu-throttle", P_U8, OFF(max_cpu_throttle),
       0, 0, NULL, "" },
-    { "multifd-compression", "multifd-compression", P_COMPRESSION,
-      OFF(multifd_compression), 0, 0, NULL, "" },
+    { "multifd-compression", "multifd-compression", P_ENUM,
+      OFF(multifd_compression), 0, 0, NULL, "", compression_names },
     { "multifd-zlib-level", "multifd-zlib-level", P_U8,
       OFF(multifd_zlib_level), 0, 9, "a value between 0 and 9", "" },
     { "multifd-zstd-level", "multifd-zstd-level", P_U8,
@@ -371,6 +409,9 @@ static const ParamDesc params[] = {
       " ms" },
     { "vcpu-dirty-limit", "vcpu-dirty-limit", P_U64, OFF(vcpu_dirty_limit),
       1, UINT64_MAX, "is invalid, it must greater then 1 MB/s", " MB/s" },
+    /* 9.0+, after the 7.2 ones */
+    { "zero-page-detection", "zero-page-detection", P_ENUM,
+      OFF(zero_page_detection), 0, 0, NULL, "", zpd_names },
 };
 
 const char *const migration_parameter_names[] = {
@@ -383,12 +424,9 @@ const char *const migration_parameter_names[] = {
     "block-incremental", "multifd-channels", "xbzrle-cache-size",
     "max-postcopy-bandwidth", "max-cpu-throttle", "multifd-compression",
     "multifd-zlib-level", "multifd-zstd-level", "x-vcpu-dirty-limit-period",
-    "vcpu-dirty-limit", NULL,
+    "vcpu-dirty-limit", "zero-page-detection", NULL,
 };
 
-static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
-    "none", "zlib", "zstd",
-};
 
 static const ParamDesc *param_find(const char *name)
 {
@@ -415,8 +453,8 @@ static uint64_t param_get_uint(const MigrationParameters *p,
         return *(const uint64_t *)base;
     case P_BOOL:
         return *(const bool *)base;
-    case P_COMPRESSION:
-        return *(const MultiFDCompression *)base;
+    case P_ENUM:
+        return *(const int *)base;
     default:
         g_assert_not_reached();
     }
@@ -441,8 +479,8 @@ static void param_set_uint(MigrationParameters *p, const ParamDesc *d,
     case P_BOOL:
         *(bool *)base = v;
         break;
-    case P_COMPRESSION:
-        *(MultiFDCompression *)base = v;
+    case P_ENUM:
+        *(int *)base = v;
         break;
     default:
         g_assert_not_reached();
@@ -514,6 +552,13 @@ void migration_options_init(MigrationOptions *o)
     p->multifd_zstd_level = 1;
     p->x_vcpu_dirty_limit_period = 1000;
     p->vcpu_dirty_limit = 1;
+    /*
+     * QEMU 9.0+ defaults to multifd but its compat table sets legacy for
+     * machine types <= 8.2, as it sets multifd-flush-after-each-section
+     * for <= 8.0; Godwit's machine is 7.2's wire, so legacy (zero pages
+     * as ZERO records on the main channel, which 7.2 understands).
+     */
+    p->zero_page_detection = ZERO_PAGE_DETECTION_LEGACY;
 
     o->globals.store_global_state = true;
     o->globals.send_configuration = true;
@@ -668,11 +713,11 @@ static bool param_from_json(MigrationParameters *p, const ParamDesc *d,
         param_set_uint(p, d, json_node_get_boolean(node));
         return true;
     }
-    if (d->kind == P_COMPRESSION) {
+    if (d->kind == P_ENUM) {
         const char *v = json_node_get_string(node);
 
-        for (int i = 0; i < MULTIFD_COMPRESSION__MAX; i++) {
-            if (v && !strcmp(v, compression_names[i])) {
+        for (int i = 0; d->names[i]; i++) {
+            if (v && !strcmp(v, d->names[i])) {
                 param_set_uint(p, d, i);
                 return true;
             }
@@ -775,7 +820,7 @@ static JsonNode *param_parse_str(const ParamDesc *d, const char *value,
     case P_STR:
         json_node_set_string(node, value);
         return node;
-    case P_COMPRESSION:
+    case P_ENUM:
         json_node_set_string(node, value);
         return node;
     case P_BOOL: {
@@ -854,10 +899,9 @@ JsonObject *migrate_params_to_json(const MigrationOptions *o)
         } else if (d->kind == P_BOOL) {
             json_object_set_boolean_member(obj, d->name,
                                            param_get_uint(&o->params, d));
-        } else if (d->kind == P_COMPRESSION) {
+        } else if (d->kind == P_ENUM) {
             json_object_set_string_member(
-                obj, d->name,
-                compression_names[param_get_uint(&o->params, d)]);
+                obj, d->name, d->names[param_get_uint(&o->params, d)]);
         } else {
             uint64_t v = param_get_uint(&o->params, d);
             JsonNode *n = json_node_new(JSON_NODE_VALUE);
@@ -920,6 +964,8 @@ char *migrate_params_to_hmp(const MigrationOptions *o)
     g_string_append_printf(s, "max-postcopy-bandwidth: %" PRIu64 "\n",
                            p->max_postcopy_bandwidth);
     g_string_append_printf(s, "tls-authz: '%s'\n", p->tls_authz);
+    g_string_append_printf(s, "zero-page-detection: %s\n",
+                           zpd_names[p->zero_page_detection]);
     return g_string_free(s, false);
 }
 
@@ -951,13 +997,18 @@ bool migrate_params_check_built(const MigrationOptions *o, Error **errp)
         return false;
     }
 #endif
-    if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
-        o->params.multifd_compression != MULTIFD_COMPRESSION_NONE) {
-        error_setg(errp, "multifd-compression '%s' is not built yet in "
-                   "Godwit (only 'none')",
-                   compression_names[o->params.multifd_compression]);
+    if (o->caps[MIGRATION_CAPABILITY_ZERO_COPY_SEND] &&
+        !zero_copy_params_ok(&o->params, errp)) {
         return false;
     }
+#ifndef CONFIG_ZSTD
+    if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        o->params.multifd_compression == MULTIFD_COMPRESSION_ZSTD) {
+        error_setg(errp, "multifd-compression 'zstd' needs libzstd, and "
+                   "this build of Godwit has none");
+        return false;
+    }
+#endif
     if (o->caps[MIGRATION_CAPABILITY_MULTIFD] &&
         o->caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
         error_setg(errp, "multifd together with postcopy-ram is not built "
@@ -1239,6 +1290,26 @@ uint64_t migrate_vcpu_dirty_limit_period(void)
 int migrate_multifd_channels(void)
 {
     return opts()->params.multifd_channels;
+}
+
+int migrate_multifd_compression(void)
+{
+    return opts()->params.multifd_compression;
+}
+
+int migrate_multifd_zlib_level(void)
+{
+    return opts()->params.multifd_zlib_level;
+}
+
+int migrate_multifd_zstd_level(void)
+{
+    return opts()->params.multifd_zstd_level;
+}
+
+int migrate_zero_page_detection(void)
+{
+    return opts()->params.zero_page_detection;
 }
 
 const char *migrate_tls_creds(void)

@@ -78,6 +78,10 @@ int migrate_compress_level(void);              /* 0..9 */
 int migrate_compress_threads(void);            /* 1..255 */
 bool migrate_compress_wait_thread(void);
 int migrate_decompress_threads(void);          /* 1..255 */
+int migrate_multifd_compression(void);         /* MultiFDCompression */
+int migrate_multifd_zlib_level(void);          /* 0..9 */
+int migrate_multifd_zstd_level(void);          /* 0..20 */
+int migrate_zero_page_detection(void);         /* ZeroPageDetection */
 const char *migrate_tls_creds(void);           /* "" when TLS is off */
 const char *migrate_tls_hostname(void);        /* "" when not set */
 const char *migrate_tls_authz(void);           /* "" when not set */
@@ -103,6 +107,14 @@ typedef enum MultiFDCompression {
     MULTIFD_COMPRESSION_ZSTD,
     MULTIFD_COMPRESSION__MAX,
 } MultiFDCompression;
+
+/* zero-page-detection (QEMU 9.0+; docs/devel/migration/multifd.rst) */
+typedef enum ZeroPageDetection {
+    ZERO_PAGE_DETECTION_NONE,     /* every page sent with its contents */
+    ZERO_PAGE_DETECTION_LEGACY,   /* ZERO records on the main channel (7.2) */
+    ZERO_PAGE_DETECTION_MULTIFD,  /* found by the multifd send threads */
+    ZERO_PAGE_DETECTION__MAX,
+} ZeroPageDetection;
 
 /*
  * QEMU 7.2's MigrationParameters.  Stored and reported for every name;
@@ -140,6 +152,7 @@ typedef struct MigrationParameters {
     uint8_t multifd_zstd_level;
     uint64_t x_vcpu_dirty_limit_period;     /* QEMU 8.1 */
     uint64_t vcpu_dirty_limit;              /* QEMU 8.1 */
+    int zero_page_detection;      /* ZeroPageDetection (9.0+) */
 } MigrationParameters;
 
 /* Properties of QEMU's migration object (-global migration.NAME=VALUE). */

@@ -309,6 +309,11 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
 {
     uint64_t offset = (uint64_t)page << TARGET_PAGE_BITS;
     uint8_t *p = rb->host + offset;
+    bool to_multifd = !rs->in_postcopy && multifd_send_active();
+    int zpd = migrate_zero_page_detection();
+    /* none: no detection; multifd: the channel threads detect */
+    bool find_zero = zpd == ZERO_PAGE_DETECTION_LEGACY ||
+                     (zpd == ZERO_PAGE_DETECTION_MULTIFD && !to_multifd);
 
     if (rs->compress && rb != rs->last_sent_block) {
         /*
@@ -322,8 +327,8 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
      * it in); one written since the probe is dirty again in the log, and
      * the probe never outlives a sync (migration_bitmap_sync).
      */
-    if (ram_zero_cache_untouched(&rs->zero, rb, page) ||
-        buffer_is_zero(p, TARGET_PAGE_SIZE)) {
+    if (find_zero && (ram_zero_cache_untouched(&rs->zero, rb, page) ||
+                      buffer_is_zero(p, TARGET_PAGE_SIZE))) {
         if (rb == rs->last_sent_block) {
             /* the common case in one put: be64 word, fill byte 0 */
             uint64_t word = GUINT64_TO_BE(offset | RAM_SAVE_FLAG_ZERO |
@@ -347,9 +352,13 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
                ram_compress_save_page(rs->compress, f, rb, offset)) {
         /* a thread writes the record; it goes out at its next page or flush */
         trace_ram_save_page(rb->idstr, offset, false);
-    } else if (!rs->in_postcopy && multifd_send_active()) {
-        /* a multifd channel sends it (as 7.2: before XBZRLE); no record here */
-        if (multifd_queue_page(f, rb, offset)) {
+    } else if (to_multifd) {
+        /*
+         * a multifd channel sends it (as 7.2: before XBZRLE); no record
+         * here.  With zero-page-detection=multifd the channel counts it.
+         */
+        if (multifd_queue_page(f, rb, offset) &&
+            zpd != ZERO_PAGE_DETECTION_MULTIFD) {
             rs->normal_pages++;
         }
         trace_ram_save_page(rb->idstr, offset, false);

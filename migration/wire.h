@@ -212,6 +212,25 @@
 #define MULTIFD_FLAG_DEVICE_STATE    0x40   /* 10.0+, VFIO */
 
 /*
+ * Compressed multifd payloads (flag ZLIB or ZSTD; identical in 7.2 and
+ * 10.2).  Each channel keeps ONE compression stream for the whole
+ * migration (zlib: deflateInit once with multifd-zlib-level, raw zlib
+ * format with its 2-byte header in the channel's first packet; zstd: one
+ * CStream with multifd-zstd-level, one frame that is never ended).  The
+ * normal pages of a packet are fed in offset-array order, each page with
+ * Z_NO_FLUSH / ZSTD_e_continue and the last one with Z_SYNC_FLUSH /
+ * ZSTD_e_flush, so a packet's payload is decodable with what came before
+ * on the same channel.  next_packet_size is the payload's byte length and
+ * the receiver's output must be exactly normal_pages x TPS.  Zero pages
+ * (zero_pages, 9.0+) are never part of the payload.  A packet without
+ * pages has next_packet_size 0.  Godwit refuses a payload longer than
+ * MULTIFD_COMP_PAYLOAD_MAX(normal): twice the pages' size, as QEMU's
+ * receive buffer (no encoder gets near: stored blocks cost 5 bytes per
+ * 64 KiB for zlib, 3 bytes per 128 KiB for zstd).
+ */
+#define MULTIFD_COMP_PAYLOAD_MAX(normal) (2ULL * (normal) * TARGET_PAGE_SIZE)
+
+/*
  * TLS (migration/tls.c) adds no constant and no framing: the bytes above
  * travel as TLS application data, a record layer below them.
  */

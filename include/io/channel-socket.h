@@ -19,9 +19,24 @@ typedef struct QIOChannelSocket {
     socklen_t localAddrLen;
     struct sockaddr_storage remoteAddr;
     socklen_t remoteAddrLen;
+    /*
+     * Zero copy (qio_channel_socket_set_zero_copy), used by one writer
+     * thread at a time: sendmsg calls with MSG_ZEROCOPY so far, and how
+     * many of them the error queue reported as done.
+     */
+    uint64_t zero_copy_queued;
+    uint64_t zero_copy_sent;
+    bool zero_copy_sent_uncopied;   /* one completed without a copy */
 } QIOChannelSocket;
 
 extern const QIOChannelClass qio_channel_socket_class;
+
+/*
+ * Turn on SO_ZEROCOPY (Linux) on a connected TCP socket, and the
+ * WRITE_ZERO_COPY feature with it.  False with @errp where the kernel or
+ * the socket family has none (unix sockets do not).
+ */
+bool qio_channel_socket_set_zero_copy(QIOChannelSocket *sioc, Error **errp);
 
 #define TYPE_QIO_CHANNEL_SOCKET "qio-channel-socket"
 /* Checked downcast from a QIOChannel * (aborts on a different type). */

@@ -29,14 +29,20 @@ typedef struct QIOChannelClass QIOChannelClass;
 #define QIO_CHANNEL_READ_FLAG_MSG_PEEK   0x1
 
 /* Flags for qio_channel_writev_full(). */
-#define QIO_CHANNEL_WRITE_FLAG_ZERO_COPY 0x1   /* reserved, not supported */
+/*
+ * Zero copy (Linux MSG_ZEROCOPY; channels with WRITE_ZERO_COPY): the kernel
+ * sends from the caller's pages after the call returns, so they must stay
+ * mapped and their later contents may be what goes on the wire; until
+ * qio_channel_flush() returned, the caller must treat them as in flight.
+ */
+#define QIO_CHANNEL_WRITE_FLAG_ZERO_COPY 0x1
 
 typedef enum QIOChannelFeature {
     QIO_CHANNEL_FEATURE_FD_PASS,          /* SCM_RIGHTS (unix sockets) */
     QIO_CHANNEL_FEATURE_SHUTDOWN,         /* qio_channel_shutdown() works */
     QIO_CHANNEL_FEATURE_LISTEN,           /* a listening socket */
     QIO_CHANNEL_FEATURE_SEEKABLE,         /* preadv/pwritev/seek work */
-    QIO_CHANNEL_FEATURE_WRITE_ZERO_COPY,  /* reserved */
+    QIO_CHANNEL_FEATURE_WRITE_ZERO_COPY,  /* WRITE_FLAG_ZERO_COPY works */
 } QIOChannelFeature;
 
 typedef enum QIOChannelShutdown {
@@ -74,6 +80,12 @@ struct QIOChannelClass {
                           size_t niov, off_t offset, Error **errp);
     void (*io_set_cork)(QIOChannel *ioc, bool enabled);
     void (*io_set_delay)(QIOChannel *ioc, bool enabled);
+    /*
+     * Wait until every zero-copy write is done with the caller's pages:
+     * 0 if some went without a copy, 1 if the kernel copied all of them
+     * (loopback always does), -1 with errp.  Optional.
+     */
+    int (*io_flush)(QIOChannel *ioc, Error **errp);
     /* The fd to poll() for @condition (G_IO_IN or G_IO_OUT), or -1. */
     int (*io_get_fd)(QIOChannel *ioc, GIOCondition condition);
     /*
@@ -170,6 +182,15 @@ int qio_channel_read_all(QIOChannel *ioc, char *buf, size_t buflen,
 int qio_channel_readv_full_all_eof(QIOChannel *ioc, const struct iovec *iov,
                                    size_t niov, int **fds, size_t *nfds,
                                    Error **errp);
+
+/*
+ * After zero-copy writes (QIO_CHANNEL_WRITE_FLAG_ZERO_COPY): wait until the
+ * kernel is done with every page written so far.  0: done, and at least
+ * one went without a copy; 1: done, and the kernel copied all of them
+ * (nothing was zero copy: on loopback it always copies); -1 with @errp.
+ * 0 on channels without zero copy.
+ */
+int qio_channel_flush(QIOChannel *ioc, Error **errp);
 
 /* Write all of @iov (waiting when non-blocking); 0 or -1. */
 int qio_channel_writev_all(QIOChannel *ioc, const struct iovec *iov,

@@ -34,6 +34,12 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
                  and a text pattern each) with the compress capability on both
                  sides (compress-threads 2, decompress-threads 2, level 1);
                  compress-off is the same memory without it
+  multifd-zlib, multifd-zstd  -m 1G -S, 256 MiB of compressible pages (the
+                 "mixed" pages of bench-compress: a-b-like, random and
+                 text-like in turn) over one multifd channel with that
+                 multifd-compression; the page throughput (pages-MiB/s) is
+                 printed beside the library's own single-thread speed on
+                 the same pages (bench-compress --speed; target: within 10%)
 
 A scenario name may carry a suffix, e.g. paused-zero:cold or live-a-b:prealloc.
 
@@ -136,6 +142,7 @@ COLUMNS = [
     ('wall-total', 'wall-tot ms', '%.0f'),
     ('transferred-mib', 'xfer MiB', '%.1f'),
     ('throughput-mibs', 'MiB/s', '%.0f'),
+    ('pages-mibs', 'pages MiB/s', '%.0f'),
     ('mbps', 'mbps', '%.0f'),
     ('src-cpu-s', 'src CPU s', '%.2f'),
     ('dst-cpu-s', 'dst CPU s', '%.2f'),
@@ -543,6 +550,7 @@ class Run:
             'ram-total-mib': ram.get('total', 0) / MiB,
             'duplicate-pages': ram.get('duplicate'),
             'normal-pages': ram.get('normal'),
+            'pages-mib': ram.get('normal', 0) * 4096 / MiB,
             'downtime-limit': downtime_limit,
             'loadavg': loadavg,
             'guest-progress': guest_progress,
@@ -554,8 +562,10 @@ class Run:
         r.update(self.extra_figures())
         if r['total-time']:
             r['throughput-mibs'] = r['transferred-mib'] / (r['total-time'] / 1000)
+            r['pages-mibs'] = r['pages-mib'] / (r['total-time'] / 1000)
         else:
             r['throughput-mibs'] = None
+            r['pages-mibs'] = None
         return r
 
 
@@ -716,7 +726,23 @@ def multifd_scenarios():
         out['paused-random-multifd%d' % n] = dict(
             kind='paused', ram=2 * GiB, random=1 * GiB, quick_ram=512 * MiB,
             quick_random=256 * MiB, multifd_channels=n)
+    for c in ('zlib', 'zstd'):
+        out['multifd-' + c] = dict(
+            kind='paused', ram=1 * GiB, random=256 * MiB, quick_ram=256 * MiB,
+            quick_random=64 * MiB, multifd_channels=1, compression=c,
+            data='mix')
     return out
+
+
+def bench_compress_path(binary):
+    """bench-compress of the same build as @binary (build/tests/bench)."""
+    return os.path.join(os.path.dirname(binary), 'tests', 'bench', 'bench-compress')
+
+
+def mix_file(binary, path, size):
+    """The mixed compressible pages of bench-compress, @size bytes."""
+    subprocess.run([bench_compress_path(binary), '--write-mix', path,
+                    str(size // MiB)], check=True, timeout=600)
 
 
 SCENARIOS.update(multifd_scenarios())
@@ -827,10 +853,42 @@ class MultifdRun(Run):
     def prepare(self, src, dst):
         caps = [{'capability': 'multifd', 'state': True}]
         params = {'multifd-channels': self.cfg['multifd_channels']}
+        if self.cfg.get('compression'):
+            params['multifd-compression'] = self.cfg['compression']
         for q in (src, dst):
             q.cmd('migrate-set-capabilities', capabilities=caps)
             q.cmd('migrate-set-parameters', **params)
         dst.cmd('migrate-incoming', uri=self.migrate_uri())
+
+
+def print_multifd_compression(label, results, rows, binary, quick):
+    """Pages MiB/s of one compressing channel beside the library alone."""
+    for c in ('zlib', 'zstd'):
+        for mode in MEMORY_MODES:
+            r = results.get(('multifd-' + c, mode))
+            if ('multifd-' + c, mode) not in rows or not r or not r.get('pages-mibs'):
+                continue
+            try:
+                lib = float(subprocess.run(
+                    [bench_compress_path(binary), '--speed', c, '64'],
+                    capture_output=True, text=True, check=True,
+                    timeout=600).stdout.strip())
+            except (OSError, ValueError, subprocess.SubprocessError) as e:
+                print('%s: multifd-%s %s: %.0f MiB/s of pages (library figure '
+                      'unavailable: %s)' % (label, c, mode, r['pages-mibs'], e))
+                continue
+            # on a loaded host the wall figure is the CPU share's; the
+            # pages per CPU-second of the whole source (every thread, so a
+            # lower bound for the channel's) compare with the library's
+            cpu = r.get('src-cpu-s')
+            per_cpu = r['pages-mib'] / cpu if cpu else None
+            print('%s: multifd-%s %s, 1 channel: %.0f MiB/s of pages (wall), '
+                  '%s MiB of pages per source CPU-second; %s level 1 alone on '
+                  'the same pages: %.0f MiB/s (one thread, CPU time) -> wall '
+                  '%.0f%%, per CPU-second %s'
+                  % (label, c, mode, r['pages-mibs'], fmt(per_cpu, '%.0f'), c,
+                     lib, 100.0 * r['pages-mibs'] / lib,
+                     fmt(per_cpu and 100.0 * per_cpu / lib, '%.0f%%')))
 
 
 def print_multifd_ratio(label, results, rows):
@@ -1266,13 +1324,17 @@ def main():
         for sc, mode in rows:
             cfg = SCENARIOS[sc]
             nrand = cfg.get('quick_random' if args.quick else 'random', 0)
-            if nrand and nrand not in rndfiles:
-                p = os.path.join(tmp, 'random-%d.bin' % nrand)
+            key = (cfg.get('data', 'random'), nrand)
+            if nrand and key not in rndfiles:
+                p = os.path.join(tmp, '%s-%d.bin' % key)
                 t = time.time()
-                random_file(p, nrand)
-                print('generated %d MiB of pseudo-random data in %.1f s'
-                      % (nrand // MiB, time.time() - t))
-                rndfiles[nrand] = p
+                if key[0] == 'mix':
+                    mix_file(b, p, nrand)
+                else:
+                    random_file(p, nrand)
+                print('generated %d MiB of %s data in %.1f s'
+                      % (nrand // MiB, key[0], time.time() - t))
+                rndfiles[key] = p
             ram = cfg['quick_ram'] if args.quick else cfg['ram']
             need = ram * (2 if mode == 'prealloc' else 1) + nrand * 2
             for label, path in binaries:
@@ -1287,7 +1349,7 @@ def main():
                     t = time.time()
                     try:
                         r = run_one(path, sc, mode, cfg, tmp, args.quick,
-                                    rndfiles.get(nrand), elves)
+                                    rndfiles.get(key), elves)
                     except BenchError as e:
                         results[label][(sc, mode)] = {'error': str(e)}
                         print('%s %s %s run %d: FAILED: %s' % (label, sc, mode, i + 1, e))
@@ -1328,6 +1390,7 @@ def main():
     for label, _ in binaries:
         print_multifd_ratio(label, results[label], rows)
         print_compress_ratio(label, results[label], rows)
+        print_multifd_compression(label, results[label], rows, b, args.quick)
     print('wall-dt: source STOP event -> destination RESUME event (live only; paused '
           'guests emit neither); wall-tot: migrate command -> destination MIGRATION '
           'completed event; MiB/s: ram transferred / total-time; mbps: as reported.')

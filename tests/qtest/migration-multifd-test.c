@@ -1,5 +1,7 @@
 /*
  * Multifd migrations (capability multifd, migration/multifd.c).
+ * Live cases marked .full run with GODWIT_TEST_FULL=1 (or -m thorough,
+ * or when picked with -p); the others are the smoke set.
  *
  * /migration/multifd/tcp/plain/none, .../unix/plain/none, .../4-channels:
  *   the a-b guest migrates live with multifd (QEMU 7.2's
@@ -24,9 +26,32 @@
  *   (2 channels) to stock QEMU 7.2 (-global migration.x-multifd=on): QEMU
  *   accepts the channels' initial packets, every packet and the SYNCs, and
  *   stops only at Godwit's first device section (which it does not have).
+ *   .../zlib and .../zstd: the same with multifd-compression on both
+ *   sides and 4 MiB of text-like pages written by qtest: QEMU inflates
+ *   every packet (one stream per channel) before it stops there.  The
+ *   other direction cannot reach RAM data: QEMU's riscv virt has flash
+ *   RAMBlocks Godwit's board lacks, so Godwit stops at QEMU's MEM_SIZE
+ *   list (migration-compat-test.c covers that).
  *   Skipped without qemu-system-riscv64 (GODWIT_COMPAT_QEMU overrides).
+ * /migration/multifd/tcp/plain/zlib, .../zstd (7.2's names), their
+ *   verify-guest variants, levels at both ends of their ranges
+ *   (zlib level 0 stores: more bytes than pages, which shows the level
+ *   reached the stream), .../tcp/tls/zlib: compression on both sides;
+ *   the a-b guest's pages must have gone compressed.
+ * /migration/multifd/tcp/plain/zero-page/{none,legacy,multifd}: each
+ *   zero-page-detection; none sends every page whole, multifd sends zero
+ *   pages as packet offsets (not on the main channel).
+ * /migration/multifd/tcp/plain/zero-copy (+ verify-guest): MSG_ZEROCOPY
+ *   on each channel; loopback copies, so dirty-sync-missed-zero-copy
+ *   counts every sync's flush.  .../zero-copy/refused/...: QEMU 7.2's
+ *   refusals (compression, TLS, either order; no multifd; xbzrle).
+ * /migration/multifd/bad-input/{zlib,zstd}/...: a packet whose flag is
+ *   the other method's, a garbage payload, one page more or fewer than
+ *   the payload holds: the destination fails naming channel and packet.
+ * /migration/multifd/tcp/plain/xbzrle: xbzrle and multifd together, as
+ *   7.2 allows (10.2 refuses): multifd sends the pages.
  * /migration/multifd/refused/...: what is not built is refused with an
- *   error that says so (zlib, zstd, exec:).
+ *   error that says so (exec:).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -60,7 +85,48 @@ typedef struct LiveCase {
     int channels;
     int dest_run_secs;
     bool tls;
+    const char *compression;    /* multifd-compression; NULL: none */
+    int level;                  /* its level + 1; 0: the default */
+    bool xbzrle;                /* xbzrle too on the source (7.2 allows) */
+    const char *zpd;            /* zero-page-detection on both; NULL: default */
+    bool zero_copy;             /* zero-copy-send on the source */
+    bool full;                  /* not in the smoke set (GODWIT_TEST_FULL) */
+    /*
+     * pause the source before letting it converge: for the slow levels,
+     * whose channel may never catch up with a guest that keeps dirtying
+     * on a loaded host; the destination stays paused (a-b check only)
+     */
+    bool stop_src;
 } LiveCase;
+
+/* GODWIT_TEST_FULL=1 or -m thorough: the full set, not only the smoke set */
+static bool full_set, explicit_paths;
+
+static void set_param_str(QTestState *who, const char *name,
+                          const char *value)
+{
+    qtest_qmp_assert_success(who, "{\"execute\": \"migrate-set-parameters\","
+                             " \"arguments\": {\"%s\": \"%s\"}}", name,
+                             value);
+}
+
+/* Both ends: multifd-compression and its level as @c says. */
+static void set_compression(QTestState *who, const LiveCase *c)
+{
+    if (c->zpd) {
+        set_param_str(who, "zero-page-detection", c->zpd);
+    }
+    if (!c->compression) {
+        return;
+    }
+    set_param_str(who, "multifd-compression", c->compression);
+    if (c->level) {
+        g_autofree char *name = g_strdup_printf("multifd-%s-level",
+                                                c->compression);
+
+        migrate_set_parameter_int(who, name, c->level - 1);
+    }
+}
 
 /* x509 certificates for 127.0.0.1 (made once in main when certtool exists) */
 static char *certdir;
@@ -125,7 +191,8 @@ static char *dest_tcp_uri(QTestState *to)
 
 /* Start a destination listening with multifd on; returns its URI. */
 static QTestState *start_dest(const char *image, int smp, int channels,
-                              bool tls, const char *listen, char **uri)
+                              bool tls, const char *listen, char **uri,
+                              const LiveCase *c)
 {
     QTestState *to = qtest_initf("-M virt -m " MEM " -smp %d -bios none "
                                  "-kernel %s -incoming defer", smp, image);
@@ -134,6 +201,9 @@ static QTestState *start_dest(const char *image, int smp, int channels,
         add_tls(to, true);
     }
 
+    if (c) {
+        set_compression(to, c);
+    }
     migrate_set_capability(to, "multifd", true);
     migrate_set_parameter_int(to, "multifd-channels", channels);
     migrate_incoming_qmp(to, listen);
@@ -142,9 +212,22 @@ static QTestState *start_dest(const char *image, int smp, int channels,
     return to;
 }
 
+static void test_live_run(const LiveCase *c);
+
 static void test_live(gconstpointer data)
 {
     const LiveCase *c = data;
+
+    if (c->full && !full_set && !explicit_paths) {
+        g_test_skip("not in the smoke set: set GODWIT_TEST_FULL=1 (or pass "
+                    "-m thorough, or pick it with -p)");
+        return;
+    }
+    test_live_run(c);
+}
+
+static void test_live_run(const LiveCase *c)
+{
     g_autoptr(GError) gerr = NULL;
     g_autofree char *dir = g_dir_make_tmp("godwit-multifd-XXXXXX", &gerr);
     g_autofree char *image = qtest_guest_image(c->guest);
@@ -159,12 +242,19 @@ static void test_live(gconstpointer data)
     from = qtest_initf("-M virt -m " MEM " -smp %d -bios none -kernel %s",
                        c->smp, image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, c->smp, c->channels, c->tls, listen, &uri);
+    to = start_dest(image, c->smp, c->channels, c->tls, listen, &uri, c);
     if (c->tls) {
         add_tls(from, false);
     }
 
+    set_compression(from, c);
+    if (c->xbzrle) {
+        migrate_set_capability(from, "xbzrle", true);
+    }
     migrate_set_capability(from, "multifd", true);
+    if (c->zero_copy) {
+        migrate_set_capability(from, "zero-copy-send", true);
+    }
     migrate_set_parameter_int(from, "multifd-channels", c->channels);
     migrate_ensure_non_converge(from);
     migrate_qmp(from, uri);
@@ -176,6 +266,9 @@ static void test_live(gconstpointer data)
                    st.transferred, st.normal);
     g_assert_cmpint(st.normal, >, 1000);
 
+    if (c->stop_src) {
+        qtest_qmp_assert_success(from, "{\"execute\": \"stop\"}");
+    }
     migrate_ensure_converge(from);
     wait_for_migration_complete(from);
     /*
@@ -184,9 +277,48 @@ static void test_live(gconstpointer data)
      * its channel has sent it)
      */
     migrate_read_ram_stats(from, &st);
-    g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    g_test_message("completed: multifd-bytes %" PRId64 " normal %" PRId64,
+                   st.multifd_bytes, st.normal);
+    if (c->compression && !strcmp(c->compression, "zlib") && c->level == 1) {
+        /* zlib level 0 stores: the level reached the deflate stream */
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    } else if (c->compression && !strcmp(c->guest, "a-b")) {
+        /* a-b's pages (one byte changed per page) compress: fewer bytes */
+        g_assert_cmpint(st.multifd_bytes, <, st.normal * 4096 / 2);
+    } else if (!c->compression) {
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    }
+    if (c->zero_copy) {
+        /*
+         * loopback: the kernel copies every MSG_ZEROCOPY send, so each
+         * sync's flush of the error queue finds only copied sends and
+         * counts a miss (which shows the flush ran and read them)
+         */
+        g_test_message("dirty-sync-missed-zero-copy %" PRId64,
+                       st.dirty_sync_missed_zero_copy);
+        g_assert_cmpint(st.dirty_sync_missed_zero_copy, >, 0);
+    } else {
+        g_assert_cmpint(st.dirty_sync_missed_zero_copy, ==, 0);
+    }
+    if (c->zpd && !strcmp(c->zpd, "none")) {
+        /* no detection: every page went whole, none as a zero marker */
+        g_assert_cmpint(st.duplicate, ==, 0);
+        g_assert_cmpint(st.normal * 4096, >=, st.total);
+    } else {
+        /* legacy (main channel) or multifd (the channels) found them */
+        g_assert_cmpint(st.duplicate, >, 0);
+    }
+    if (c->zpd && !strcmp(c->zpd, "multifd")) {
+        /* zero pages went as offsets in packets, not on the main channel */
+        g_assert_cmpint(st.transferred - st.multifd_bytes, <,
+                        st.duplicate * 9);
+    }
     qtest_qmp_eventwait(from, "STOP");
     wait_for_migration_complete(to);
+    if (c->stop_src) {
+        check_guests_ram(to);
+        goto out;
+    }
     qtest_qmp_eventwait(to, "RESUME");
     wait_for_serial(to, &dst_pos, "B");
     if (c->dest_run_secs) {
@@ -202,6 +334,7 @@ static void test_live(gconstpointer data)
         qtest_qmp_eventwait(to, "STOP");
         check_guests_ram(to);
     }
+out:
     qtest_quit(to);
     qtest_quit(from);
     if (!c->tcp) {
@@ -229,6 +362,157 @@ static const LiveCase live_cases[] = {
     }, {
         .name = "/migration/multifd/tcp/tls/x509",
         .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/verify-guest",
+        .full = true,
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/level-0",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib", .level = 0 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zlib/level-9",
+        .full = true,
+        .stop_src = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zlib", .level = 9 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/tls/zlib",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2, .tls = true,
+        .compression = "zlib",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/verify-guest",
+        .full = true,
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/level-0",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd", .level = 0 + 1,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zstd/level-20",
+        .full = true,
+        .stop_src = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .compression = "zstd", .level = 20 + 1,
+    }, {
+        /* 7.2 allows both: multifd sends the pages, xbzrle has none left */
+        .name = "/migration/multifd/tcp/plain/xbzrle",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .xbzrle = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/none",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "none",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/legacy",
+        .full = true,
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "legacy",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/multifd",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zpd = "multifd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-page/multifd-verify",
+        .full = true,
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .zpd = "multifd", .compression = "zstd",
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-copy",
+        .guest = "a-b", .tcp = true, .smp = 1, .channels = 2,
+        .zero_copy = true,
+    }, {
+        .name = "/migration/multifd/tcp/plain/zero-copy/verify-guest",
+        .full = true,
+        .guest = "verify", .tcp = true, .smp = 2, .channels = 2,
+        .dest_run_secs = 5, .zero_copy = true, .zpd = "multifd",
+    },
+};
+
+/*
+ * zero-copy-send refusals, QEMU 7.2's message, in either order: the
+ * capability with a parameter already set, or the parameter after it.
+ */
+typedef struct ZeroCopyRefusal {
+    const char *name;
+    const char *param, *value;  /* set before (or after, see below) */
+    const char *cap;            /* another capability set before; or NULL */
+    bool param_after;
+    const char *error;
+} ZeroCopyRefusal;
+
+static void test_zero_copy_refused(gconstpointer data)
+{
+    const ZeroCopyRefusal *c = data;
+    QTestState *from = qtest_initf("-M virt -m 16M -bios none");
+    JsonObject *rsp;
+    g_autofree char *err = NULL;
+
+    if (c->cap) {
+        migrate_set_capability(from, c->cap, true);
+    }
+    if (c->param && !c->param_after) {
+        set_param_str(from, c->param, c->value);
+    }
+    if (c->param_after) {
+        migrate_set_capability(from, "zero-copy-send", true);
+        rsp = qtest_qmp(from, "{\"execute\": \"migrate-set-parameters\", "
+                        "\"arguments\": {\"%s\": \"%s\"}}", c->param,
+                        c->value);
+    } else {
+        rsp = qtest_qmp(from, "{\"execute\": \"migrate-set-capabilities\", "
+                        "\"arguments\": {\"capabilities\": [{\"capability\":"
+                        " \"zero-copy-send\", \"state\": true}]}}");
+    }
+    err = mig_take_error(rsp);
+    g_assert_nonnull(err);
+    if (!strstr(err, c->error)) {
+        g_error("error \"%s\" lacks \"%s\"", err, c->error);
+    }
+    qtest_quit(from);
+}
+
+#define ZC_MSG "Zero copy only available for non-compressed non-TLS " \
+               "multifd migration"
+
+static const ZeroCopyRefusal zc_refusals[] = {
+    {
+        .name = "/migration/multifd/zero-copy/refused/zlib",
+        .cap = "multifd", .param = "multifd-compression", .value = "zlib",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/zstd-after",
+        .cap = "multifd", .param = "multifd-compression", .value = "zstd",
+        .param_after = true, .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/tls",
+        .cap = "multifd", .param = "tls-creds", .value = "tls0",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/tls-after",
+        .cap = "multifd", .param = "tls-creds", .value = "tls0",
+        .param_after = true, .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/no-multifd",
+        .error = ZC_MSG,
+    }, {
+        .name = "/migration/multifd/zero-copy/refused/xbzrle",
+        .cap = "xbzrle", .error = ZC_MSG,
     },
 };
 
@@ -244,7 +528,7 @@ static void test_cancel(void)
 
     from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
     wait_for_serial(from, &src_pos, "AB");
-    to = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri);
+    to = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri, NULL);
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", 2);
     migrate_ensure_non_converge(from);
@@ -258,7 +542,7 @@ static void test_cancel(void)
     /* the first destination lost its source: it fails and exits */
     migrate_wait_dest_exit(to, EXIT_FAILURE);
 
-    to2 = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri2);
+    to2 = start_dest(image, 1, 2, false, "tcp:127.0.0.1:0", &uri2, NULL);
     migrate_qmp(from, uri2);
     migrate_ensure_converge(from);
     wait_for_migration_complete(from);
@@ -285,12 +569,17 @@ typedef enum Mutation {
     MUT_PKT_SIZE,               /* next_packet_size != normal_pages * 4096 */
     MUT_PKT_OFFSET,             /* offset[0] past the block */
     MUT_PKT_BLOCK,              /* an unknown block name */
+    MUT_COMP_FLAG,              /* the other compression method's flag */
+    MUT_COMP_GARBAGE,           /* the payload's first bytes overwritten */
+    MUT_COMP_SHORT,             /* one page more than the payload holds */
+    MUT_COMP_LONG,              /* one page less than the payload holds */
 } Mutation;
 
 typedef struct BadCase {
     const char *name;
     Mutation mut;
     const char *error;
+    const char *compression;    /* on both sides; NULL: none */
 } BadCase;
 
 typedef struct Proxy {
@@ -339,7 +628,7 @@ static bool write_full(int fd, const uint8_t *buf, size_t len)
     return true;
 }
 
-enum { ST_DECIDE, ST_INIT, ST_HDR, ST_PAYLOAD, ST_PASS };
+enum { ST_DECIDE, ST_INIT, ST_HDR, ST_PAYLOAD, ST_GARBAGE, ST_PASS };
 
 /*
  * Upstream (source -> destination) bytes of one connection: pass them,
@@ -394,12 +683,25 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
                 return true;
             }
             normal = be32_get(pending->data + 16);
-            *payload_left = (uint64_t)normal * 4096;
+            *payload_left = be32_get(pending->data + 20);
             *state = ST_PAYLOAD;
-            if (normal) {
+            if (normal && ((c->mut == MUT_COMP_SHORT && normal == 128) ||
+                           (c->mut == MUT_COMP_LONG && normal < 2))) {
+                /* not this one: a later packet of this channel */
+            } else if (normal) {
                 uint8_t *h = pending->data;
 
                 switch (c->mut) {
+                case MUT_COMP_FLAG:
+                    be32_put(h + 8, (be32_get(h + 8) & ~0x3eu) |
+                             (!strcmp(c->compression, "zlib") ? 0x04 : 0x02));
+                    break;
+                case MUT_COMP_SHORT:
+                    be32_put(h + 16, normal + 1);
+                    break;
+                case MUT_COMP_LONG:
+                    be32_put(h + 16, normal - 1);
+                    break;
                 case MUT_PKT_COUNT:
                     be32_put(h + 16, 200);
                     be32_put(h + 20, 200 * 4096);
@@ -419,7 +721,7 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
                     break;
                 }
                 px->mutated = true;
-                *state = ST_PASS;
+                *state = c->mut == MUT_COMP_GARBAGE ? ST_GARBAGE : ST_PASS;
             }
             n = MFD_HDR_SIZE;
             break;
@@ -434,6 +736,15 @@ static bool proxy_upstream(ProxyConn *pc, GByteArray *pending, int *state,
             }
             n = MIN(pending->len, *payload_left);
             *payload_left -= n;
+            break;
+        case ST_GARBAGE:
+            /* the first bytes of the payload (or all of a short one) */
+            n = MIN(16, *payload_left);
+            if (pending->len < n) {
+                return true;
+            }
+            memset(pending->data, 0xa5, n);
+            *state = ST_PASS;
             break;
         default:
             if (!pending->len) {
@@ -594,6 +905,10 @@ static void test_bad_input(gconstpointer data)
     wait_for_serial(from, &src_pos, "AB");
     to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -D %s "
                      "-incoming defer", image, log);
+    if (c->compression) {
+        set_param_str(to, "multifd-compression", c->compression);
+        set_param_str(from, "multifd-compression", c->compression);
+    }
     migrate_set_capability(to, "multifd", true);
     migrate_incoming_qmp(to, listen);
     proxy_start(&px, psock, dsock);
@@ -649,6 +964,38 @@ static const BadCase bad_cases[] = {
         .name = "/migration/multifd/bad-input/unknown-block",
         .mut = MUT_PKT_BLOCK,
         .error = "unknown ramblock \"no-such-block\"",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/flag-mismatch",
+        .mut = MUT_COMP_FLAG, .compression = "zlib",
+        .error = "compression flag 0x4 but multifd-compression is zlib here",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/garbage",
+        .mut = MUT_COMP_GARBAGE, .compression = "zlib",
+        .error = "zlib: inflate failed: -3",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/inflates-short",
+        .mut = MUT_COMP_SHORT, .compression = "zlib",
+        .error = "inflates short",
+    }, {
+        .name = "/migration/multifd/bad-input/zlib/inflates-long",
+        .mut = MUT_COMP_LONG, .compression = "zlib",
+        .error = "inflates long",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/flag-mismatch",
+        .mut = MUT_COMP_FLAG, .compression = "zstd",
+        .error = "compression flag 0x2 but multifd-compression is zstd here",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/garbage",
+        .mut = MUT_COMP_GARBAGE, .compression = "zstd",
+        .error = "zstd: ZSTD_decompressStream failed",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/decompresses-short",
+        .mut = MUT_COMP_SHORT, .compression = "zstd",
+        .error = "decompresses short",
+    }, {
+        .name = "/migration/multifd/bad-input/zstd/decompresses-long",
+        .mut = MUT_COMP_LONG, .compression = "zstd",
+        .error = "decompresses long",
     },
 };
 
@@ -659,8 +1006,17 @@ static void child_pdeathsig(gpointer data)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static void test_compat_godwit_to_qemu(void)
+/*
+ * Godwit -> stock QEMU 7.2 with multifd-compression @data (NULL: none).
+ * With compression the source also loads the a-b image into RAM (-kernel
+ * with -S), so that QEMU inflates real pages of several packets.
+ */
+static void test_compat_godwit_to_qemu(gconstpointer data)
 {
+    const char *compression = data;
+    g_autofree char *comp_prop = g_strdup_printf(
+        "migration.multifd-compression=%s", compression ? compression : "none");
+    g_autofree char *image = qtest_guest_image("a-b");
     const char *env = g_getenv("GODWIT_COMPAT_QEMU");
     g_autofree char *qemu = env ? g_strdup(env)
                                 : g_find_program_in_path("qemu-system-riscv64");
@@ -693,6 +1049,7 @@ static void test_compat_godwit_to_qemu(void)
             (char *)"-nodefaults", (char *)"-display", (char *)"none",
             (char *)"-global", (char *)"migration.x-multifd=on",
             (char *)"-global", (char *)"migration.multifd-channels=2",
+            (char *)"-global", comp_prop,
             (char *)"-incoming", incoming, NULL,
         };
 
@@ -711,7 +1068,19 @@ static void test_compat_godwit_to_qemu(void)
         g_usleep(20 * 1000);
     }
 
-    from = qtest_initf("-M virt -m 64M -bios none -S");
+    if (compression) {
+        /* 4 MiB of text-like pages: about 8 full packets per channel */
+        g_autofree uint8_t *buf = g_malloc(4 * 1024 * 1024);
+
+        for (size_t i = 0; i < 4 * 1024 * 1024; i++) {
+            buf[i] = "godwit migrates "[i % 16] ^ (uint8_t)(i >> 12);
+        }
+        from = qtest_initf("-M virt -m 64M -bios none -S -kernel %s", image);
+        qtest_bufwrite(from, 0x80200000ULL, buf, 4 * 1024 * 1024);
+        set_param_str(from, "multifd-compression", compression);
+    } else {
+        from = qtest_initf("-M virt -m 64M -bios none -S");
+    }
     migrate_set_capability(from, "multifd", true);
     migrate_set_parameter_int(from, "multifd-channels", 2);
     migrate_qmp(from, incoming);
@@ -721,7 +1090,13 @@ static void test_compat_godwit_to_qemu(void)
                    st.multifd_bytes, st.normal);
     /* the boot ROM's page at least went over a channel */
     g_assert_cmpint(st.normal, >, 0);
-    g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    if (!compression) {
+        g_assert_cmpint(st.multifd_bytes, >=, st.normal * 4096);
+    } else {
+        /* QEMU's decompression of every packet is the check below */
+        g_assert_cmpint(st.normal, >=, 1024);
+        g_assert_cmpint(st.multifd_bytes, <, st.normal * 4096 / 4);
+    }
 
     /* QEMU stops at Godwit's first device section: read its stderr */
     deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
@@ -805,14 +1180,6 @@ static void test_refused(gconstpointer data)
 
 static const RefusedCase refused_cases[] = {
     {
-        .name = "/migration/multifd/refused/zlib",
-        .compression = "zlib", .uri = "tcp:127.0.0.1:1",
-        .error = "multifd-compression 'zlib' is not built yet",
-    }, {
-        .name = "/migration/multifd/refused/zstd",
-        .compression = "zstd", .uri = "tcp:127.0.0.1:1",
-        .error = "multifd-compression 'zstd' is not built yet",
-    }, {
         .name = "/migration/multifd/refused/exec",
         .uri = "exec:cat > /dev/null",
         .error = "multifd needs a socket transport",
@@ -826,9 +1193,16 @@ static void skip_no_certtool(void)
 
 int main(int argc, char **argv)
 {
+    const char *full = g_getenv("GODWIT_TEST_FULL");
     int ret;
 
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-p") || g_str_has_prefix(argv[i], "-p=")) {
+            explicit_paths = true;
+        }
+    }
     g_test_init(&argc, &argv, NULL);
+    full_set = (full && *full && strcmp(full, "0")) || g_test_thorough();
     if (tls_certs_available()) {
         certdir = g_dir_make_tmp("godwit-multifd-certs-XXXXXX", NULL);
         g_assert_nonnull(certdir);
@@ -846,8 +1220,16 @@ int main(int argc, char **argv)
         g_test_add_data_func(bad_cases[i].name, &bad_cases[i],
                              test_bad_input);
     }
-    g_test_add_func("/migration/multifd/compat/godwit-to-qemu",
-                    test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu", NULL,
+                         test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu/zlib",
+                         "zlib", test_compat_godwit_to_qemu);
+    g_test_add_data_func("/migration/multifd/compat/godwit-to-qemu/zstd",
+                         "zstd", test_compat_godwit_to_qemu);
+    for (size_t i = 0; i < G_N_ELEMENTS(zc_refusals); i++) {
+        g_test_add_data_func(zc_refusals[i].name, &zc_refusals[i],
+                             test_zero_copy_refused);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(refused_cases); i++) {
         g_test_add_data_func(refused_cases[i].name, &refused_cases[i],
                              test_refused);
