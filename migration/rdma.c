@@ -1192,31 +1192,44 @@ fail:
 
 bool migration_rdma_check(const char *uri, bool source, Error **errp)
 {
-    static const MigrationCapability refused[] = {
-        MIGRATION_CAPABILITY_POSTCOPY_RAM,
-        MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
-        MIGRATION_CAPABILITY_RETURN_PATH,
-        MIGRATION_CAPABILITY_MULTIFD,
-        MIGRATION_CAPABILITY_XBZRLE,
-        MIGRATION_CAPABILITY_COMPRESS,
-        MIGRATION_CAPABILITY_X_IGNORE_SHARED,
-        MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
-        MIGRATION_CAPABILITY_DIRTY_BITMAPS,
+    static const struct {
+        MigrationCapability cap;
+        const char *why;
+    } refused[] = {
+        { MIGRATION_CAPABILITY_POSTCOPY_RAM, "an RDMA migration has no "
+          "return path for page requests" },
+        { MIGRATION_CAPABILITY_POSTCOPY_PREEMPT, "an RDMA migration has one "
+          "channel" },
+        { MIGRATION_CAPABILITY_RETURN_PATH, "an RDMA migration has no return "
+          "path" },
+        { MIGRATION_CAPABILITY_MULTIFD, "an RDMA migration has one channel" },
+        { MIGRATION_CAPABILITY_XBZRLE, "every page goes by RDMA WRITE, "
+          "never encoded" },
+        { MIGRATION_CAPABILITY_COMPRESS, "every page goes by RDMA WRITE, "
+          "never compressed" },
+        { MIGRATION_CAPABILITY_X_IGNORE_SHARED, "the RDMA block list must "
+          "match the MEM_SIZE list" },
+        { MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT, "a snapshot is not an "
+          "RDMA migration" },
+        { MIGRATION_CAPABILITY_DIRTY_BITMAPS, "an RDMA migration has no "
+          "return path" },
     };
 
     if (!g_str_has_prefix(uri, "rdma:")) {
         return true;
     }
     for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
-        if (migrate_cap(refused[i])) {
-            error_setg(errp, "RDMA and %s can't be used together: an RDMA "
-                       "migration has one connection and no return path",
-                       MigrationCapability_str(refused[i]));
+        if (migrate_cap(refused[i].cap)) {
+            error_setg(errp, "RDMA and %s can't be used together: %s",
+                       MigrationCapability_str(refused[i].cap),
+                       refused[i].why);
             return false;
         }
     }
     if (migrate_tls()) {
-        error_setg(errp, "RDMA and TLS (tls-creds) can't be used together");
+        error_setg(errp, "RDMA and TLS (tls-creds) can't be used together: "
+                   "RDMA writes guest memory directly, outside any TLS "
+                   "session");
         return false;
     }
     return true;
