@@ -534,6 +534,12 @@ static ssize_t rdma_io_readv(QIOChannel *ioc, const struct iovec *iov,
             return -1;
         }
         /* 7.2 leaves repeat unset in QEMU_FILE: only len counts */
+        if (h.len == 0) {
+            /* 0 bytes would read as the end of the stream */
+            rdma_failf(rdma, errp, "rdma: QEMU_FILE control message with "
+                       "length 0");
+            return -1;
+        }
         rdma->file_off = 0;
         rdma->file_len = h.len;
     }

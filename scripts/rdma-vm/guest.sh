@@ -41,12 +41,20 @@ if ! rdma link add rxe0 type rxe netdev "$nic"; then
     finish 126
 fi
 step "rdma link: $(rdma link show | tr '\n' ' ')"
-test=$src/build/tests/qtest/migration-rdma-test
+build=$src/build
+for a in $(cat /proc/cmdline); do
+    case "$a" in godwit.build=*) build=${a#godwit.build=} ;; esac
+done
+test=$build/tests/qtest/migration-rdma-test
 if [ ! -x "$test" ]; then
     step "$test is missing (build Godwit first)"
     finish 127
 fi
 cd /tmp || finish 126
+export QTEST_QEMU_BINARY=$build/godwit-system-riscv64
+export G_TEST_SRCDIR=$src/tests/qtest
+# software emulation is slow: give every wait of libqtest 30 minutes
+export QTEST_TIMEOUT_MS=1800000
 export GODWIT_RDMA_ADDR=10.0.2.15
 export GODWIT_RDMA_ADDR6="[fd00:6477::15]"
 t0=$(date +%s)
