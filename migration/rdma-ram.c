@@ -626,7 +626,9 @@ bool rdma_load_hook(QEMUFile *f, Error **errp)
         case RDMA_CONTROL_REGISTER_FINISHED:
             return true;
         case RDMA_CONTROL_REGISTER_RESULT:
-            error_setg(&err, "rdma: Invalid RESULT message at dest.");
+            error_setg(&err, "rdma: Invalid RESULT message at dest: "
+                       "REGISTER_RESULT goes from the destination to the "
+                       "source");
             ok = false;
             break;
         default:
