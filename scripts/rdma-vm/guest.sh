@@ -32,15 +32,20 @@ ip addr add 10.0.2.15/24 dev "$nic"
 ip -6 addr add fd00:6477::15/64 dev "$nic" nodad 2>/dev/null
 ip link set "$nic" up
 step "nic $nic up: $(ip -br addr show dev "$nic" | tr -s ' ')"
-if ! modprobe rdma_rxe; then
-    step "modprobe rdma_rxe failed"
-    finish 126
-fi
+# no udev in here: load what its rdma-core rules would (the verbs and
+# connection-manager character devices under /dev/infiniband)
+for m in rdma_rxe ib_uverbs rdma_ucm; do
+    if ! modprobe $m; then
+        step "modprobe $m failed"
+        finish 126
+    fi
+done
 if ! rdma link add rxe0 type rxe netdev "$nic"; then
     step "rdma link add rxe0 type rxe netdev $nic failed"
     finish 126
 fi
 step "rdma link: $(rdma link show | tr '\n' ' ')"
+step "devices: $(ls /dev/infiniband 2>&1 | tr '\n' ' ')"
 build=$src/build
 for a in $(cat /proc/cmdline); do
     case "$a" in godwit.build=*) build=${a#godwit.build=} ;; esac

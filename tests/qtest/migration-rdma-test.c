@@ -232,7 +232,14 @@ static void test_no_listener(void)
     wait_for_serial(from, &pos, "AB");
     rsp = migrate_qmp_rsp(from, uri);
     err = mig_take_error(rsp);
-    assert_error_says(err, HAVE_RDMA ? "RDMA" : no_rdma_msg);
+    if (HAVE_RDMA) {
+        /* which step fails depends on the host's devices; all say rdma */
+        g_autofree char *low = g_ascii_strdown(err, -1);
+
+        assert_error_says(low, "rdma");
+    } else {
+        assert_error_says(err, no_rdma_msg);
+    }
     st = migrate_query_status(from);
     g_assert_cmpstr(st, ==, "failed");
     mig_assert_source_alive(from, &pos);
