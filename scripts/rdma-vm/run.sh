@@ -77,7 +77,7 @@ echo "rdma-vm: booting ($accel, -m 2G -smp 2); console in $log"
 qemu-system-x86_64 -machine q35,accel=$accel -cpu $cpu -m 2G -smp 2 \
     -nodefaults -display none -no-reboot \
     -kernel "$cache/vmlinuz" -initrd "$cache/initrd.img" \
-    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet init=/sbin/godwit-init godwit.src=$src godwit.build=$build" \
+    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check init=/sbin/godwit-init godwit.src=$src godwit.build=$build" \
     -drive file="$overlay",if=virtio,format=qcow2 \
     -virtfs local,path="$src",mount_tag=godwit,security_model=none,readonly=on \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
