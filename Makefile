@@ -6,6 +6,8 @@
 #   make check-unit   unit tests only
 #   make check-qtest  qtest-style tests only (start godwit processes)
 #   make check-asan   unit tests and the monitor/migration qtests built with ASan+UBSan
+#   make check-rdma-vm  opt-in: the RDMA migration test on soft-RoCE inside a Debian VM
+#                     (debootstrap + qemu-system-x86_64; slow; not part of check)
 #   make bench        build and run the benchmarks under tests/bench/ (prints figures)
 #   make demo         the main job: boot the default guest and show it running
 #   make fuzz         build-fuzz/ with clang + libFuzzer; run each tests/fuzz target FUZZ_SECONDS (30)
@@ -19,7 +21,7 @@ NINJA ?= ninja
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= $(if $(filter true,$(CI)),--enable-werror,)
 
-.PHONY: all deps configure check check-unit check-qtest check-asan bench demo fuzz lint clean distclean
+.PHONY: all deps configure check check-unit check-qtest check-asan check-rdma-vm bench demo fuzz lint clean distclean
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD) -j$(JOBS)
@@ -86,6 +88,9 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	    $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ_BUILD)/ $$corpus; \
 	done
+
+check-rdma-vm: all
+	sh scripts/rdma-vm/run.sh $(abspath $(BUILD))
 
 lint:
 	sh scripts/lint.sh

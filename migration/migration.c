@@ -35,6 +35,7 @@
 #include "migration/postcopy-blocktime.h"
 #include "io/channel-buffer.h"
 #include "migration/tls.h"
+#include "migration/rdma.h"
 #include "migration/multifd.h"
 #include "migration/dirtyrate.h"
 #include "migration/trace.h"
@@ -296,7 +297,8 @@ uint64_t migration_transferred_now(MigrationState *s)
                  s->prev_channels_bytes;
 
     if (s->to_dst_file) {
-        b += qemu_file_transferred(s->to_dst_file);
+        b += qemu_file_transferred(s->to_dst_file) +
+             rdma_bytes_written(s->to_dst_file);
     }
     return b;
 }
@@ -848,7 +850,8 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
     trace_qmp_migrate(uri);
     g_free(s->uri);
     s->uri = g_strdup(uri);
-    if (!migration_tls_check(uri, true, &err) ||
+    if (!migration_rdma_check(uri, true, &err) ||
+        !migration_tls_check(uri, true, &err) ||
         !migration_multifd_uri_check(uri, &err)) {
         /* nothing started: fail below with this error */
     } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
@@ -862,7 +865,7 @@ JsonNode *qmp_migrate(JsonObject *args, Error **errp)
     } else if (g_str_has_prefix(uri, "file:")) {
         file_start_outgoing_migration(s, uri + 5, &err);
     } else if (g_str_has_prefix(uri, "rdma:")) {
-        error_setg(&err, "RDMA migration is not built yet ('%s')", uri);
+        rdma_start_outgoing_migration(s, uri + 5, &err);
     } else {
         error_setg(&err, "Parameter 'uri' expects a valid migration "
                    "protocol: '%s'", uri);
@@ -1307,7 +1310,8 @@ bool qemu_start_incoming_migration(const char *uri, Error **errp)
         return false;
     }
     trace_qemu_start_incoming_migration(uri);
-    if (!migration_tls_check(uri, false, errp) ||
+    if (!migration_rdma_check(uri, false, errp) ||
+        !migration_tls_check(uri, false, errp) ||
         !migration_multifd_uri_check(uri, errp)) {
         ok = false;
     } else if (g_str_has_prefix(uri, "tcp:") || g_str_has_prefix(uri, "unix:") ||
@@ -1321,8 +1325,7 @@ bool qemu_start_incoming_migration(const char *uri, Error **errp)
     } else if (g_str_has_prefix(uri, "file:")) {
         ok = file_start_incoming_migration(uri + 5, errp);
     } else if (g_str_has_prefix(uri, "rdma:")) {
-        error_setg(errp, "RDMA migration is not built yet ('%s')", uri);
-        ok = false;
+        ok = rdma_start_incoming_migration(uri + 5, errp);
     } else {
         error_setg(errp, "unknown migration protocol: %s", uri);
         ok = false;

@@ -93,6 +93,10 @@ bool migrate_cap_is_built(MigrationCapability cap)
     case MIGRATION_CAPABILITY_ZERO_COPY_SEND:       /* MSG_ZEROCOPY */
         return true;
 #endif
+#ifdef CONFIG_RDMA
+    case MIGRATION_CAPABILITY_RDMA_PIN_ALL:
+        return true;
+#endif
     default:
         return false;
     }
@@ -213,6 +217,15 @@ static bool caps_check(const bool *old, const bool *new, bool running,
     if (!caps_check_conflicts(new, errp)) {
         return false;
     }
+#ifndef CONFIG_RDMA
+    if (new[MIGRATION_CAPABILITY_RDMA_PIN_ALL] &&
+        !old[MIGRATION_CAPABILITY_RDMA_PIN_ALL]) {
+        error_setg(errp, "Capability 'rdma-pin-all' needs RDMA, and this "
+                   "build of Godwit has none (configure found no libibverbs "
+                   "and librdmacm)");
+        return false;
+    }
+#endif
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         if (new[i] && !old[i] && !migrate_cap_is_built(i)) {
             error_setg(errp, "Capability '%s' is not supported by this build "

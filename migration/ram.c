@@ -33,6 +33,7 @@
 #include "migration/migration.h"
 #include "migration/migration-stats.h"
 #include "migration/ram.h"
+#include "migration/rdma.h"
 #include "migration/ram-zero.h"
 #include "migration/postcopy-ram.h"
 #include "migration/ram-xbzrle.h"
@@ -315,6 +316,13 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
     bool find_zero = zpd == ZERO_PAGE_DETECTION_LEGACY ||
                      (zpd == ZERO_PAGE_DETECTION_MULTIFD && !to_multifd);
 
+    if (!rs->in_postcopy && rdma_file_active(f)) {
+        /* RDMA: every page, zero or not, goes by RDMA WRITE (rdma-ram.c) */
+        rdma_save_page(f, rb, offset);
+        qemu_file_acct_rate_limit(f, TARGET_PAGE_SIZE);
+        rs->normal_pages++;
+        return;
+    }
     if (rs->compress && rb != rs->last_sent_block) {
         /*
          * The pending compressed records CONTINUE the previous block: out
@@ -532,7 +540,8 @@ static unsigned long ram_save_host_page(RAMState *rs, QEMUFile *f,
         goto release;
     }
     do {
-        if (rb == rs->last_sent_block &&
+        /* (never over RDMA: no record may follow the HOOK word) */
+        if (rb == rs->last_sent_block && !rdma_file_active(f) &&
             ram_zero_cache_untouched(&rs->zero, rb, page)) {
             k = ram_save_zero_run(rs, f, rb, page, end);
         } else {
@@ -774,6 +783,9 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     trace_ram_save_setup(rs->migration_dirty_pages);
 
     ram_write_block_list(f);
+    /* RDMA: HOOK, then the block list exchange (facts 11.5) */
+    rdma_registration_start(f, RDMA_ROUND_SETUP);
+    rdma_registration_stop(f, RDMA_ROUND_SETUP);
     ram_multifd_sync(f);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     qemu_fflush(f);
@@ -793,6 +805,7 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
         qemu_file_set_error_obj(f, -EINVAL, NULL);
         return -EINVAL;
     }
+    rdma_registration_start(f, RDMA_ROUND_ITERATE);
     while (!qemu_file_rate_limit(f) ||
            (rs->in_postcopy && postcopy_req_queue_has(rs->reqs))) {
         unsigned long n = ram_find_and_save_block(rs, f);
@@ -811,6 +824,7 @@ static int ram_save_iterate(QEMUFile *f, void *opaque)
     }
     /* no compressed record of this section may follow its EOS */
     ram_compress_flush(rs->compress, f);
+    rdma_registration_stop(f, RDMA_ROUND_ITERATE);
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     ram_multifd_sync(f);
@@ -838,6 +852,9 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         /* in postcopy the VM stopped at the switch, which synced last */
         migration_bitmap_sync(rs);
     }
+    if (!rs->in_postcopy) {
+        rdma_registration_start(f, RDMA_ROUND_FINISH);
+    }
     while ((n = ram_find_and_save_block(rs, f))) {
         pages += n;
         if (pages >= check) {
@@ -849,6 +866,9 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     }
     /* no compressed record of this section may follow its EOS */
     ram_compress_flush(rs->compress, f);
+    if (!rs->in_postcopy) {
+        rdma_registration_stop(f, RDMA_ROUND_FINISH);
+    }
     ram_flush_stats(rs);
     stat64_set(&rs->stats->dirty_pages, rs->migration_dirty_pages);
     ram_multifd_sync(f);
@@ -1053,6 +1073,9 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
                        rb->idstr, length, total);
             return -EINVAL;
         }
+        if (!rdma_block_notify(f, rb->idstr, errp)) {
+            return -EINVAL;
+        }
         /* After POSTCOPY_ADVISE, a huge-page block carries its page size. */
         if (postcopy_state_get() != POSTCOPY_INCOMING_NONE &&
             migrate_postcopy_ram() &&
@@ -1255,8 +1278,6 @@ static const char *ram_unsupported_flag(int flags)
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
     case RAM_SAVE_FLAG_MULTIFD_FLUSH:
         return "multifd (RAM_SAVE_FLAG_MULTIFD_FLUSH)";
-    case RAM_SAVE_FLAG_HOOK:
-        return "RDMA (RAM_SAVE_FLAG_HOOK)";
     default:
         return NULL;
     }
@@ -1333,6 +1354,13 @@ static int ram_load_state(QEMUFile *f, void *opaque, int version_id,
                 error_prepend(errp, "ram: page 0x%" PRIx64 " at offset %"
                               PRIu64 ": ", addr, pos);
             }
+            break;
+        case RAM_SAVE_FLAG_HOOK:
+            /* RDMA: exactly 0x80 (as 10.2); the registration loop */
+            if ((flags & RAM_SAVE_FLAG_CONTINUE) || addr) {
+                goto bad_combination;
+            }
+            ret = rdma_load_hook(f, errp) ? 0 : -EIO;
             break;
         case RAM_SAVE_FLAG_EOS:
             if (flags & RAM_SAVE_FLAG_CONTINUE) {

@@ -19,6 +19,7 @@
  *   5. RAM section page flags                    ("ram", version 4)
  *   6. multifd channel and packet header
  *   7. miscellaneous markers
+ *   8. RDMA control protocol                    (rdma: transport)
  */
 #ifndef MIGRATION_WIRE_H
 #define MIGRATION_WIRE_H
@@ -265,5 +266,82 @@
  * x-preempt-pre-7-2=on the source ends it with RAM_SAVE_FLAG_EOS at the
  * end of postcopy (QEMU 7.2 machine types); otherwise it just closes it.
  */
+
+/* ------------------------------------------------------------------ 8 */
+/*
+ * RDMA transport (migration/rdma.c, docs/devel/migration/rdma.rst).  The
+ * protocol calls itself version 1 and is the same in QEMU 7.2 and 10.2.
+ *
+ * Capabilities: the librdmacm CONNECT private data, 8 bytes (a transport
+ * may pad it; only 8 are read): be32 version, be32 flags.  The source
+ * offers PIN_ALL when rdma-pin-all is on; the destination answers with
+ * the flags it grants (QEMU always grants PIN_ALL).
+ */
+#define RDMA_CONTROL_VERSION_CURRENT 1
+#define RDMA_CAPABILITY_PIN_ALL      0x01     /* the only flag defined */
+#define RDMA_CAPS_SIZE               8
+
+/*
+ * Control message: one IB SEND of a 16-byte header and len payload bytes:
+ *   be32 len      payload bytes (at most RDMA_CONTROL_MAX_BUFFER - 16)
+ *   be32 type     RDMA_CONTROL_*
+ *   be32 repeat   same-type entries in the payload
+ *   u32  padding  not byte-swapped; 0 from Godwit and QEMU 10.2
+ * QEMU 7.2 leaves repeat and padding uninitialised in QEMU_FILE messages:
+ * receivers ignore both there.  Each side has three buffers of
+ * RDMA_CONTROL_MAX_BUFFER: slot 0 receives READY-paced messages, slot 1
+ * an expected reply, slot 2 sends.
+ *
+ * docs/rdma.txt in QEMU numbers the types 1..12; these are the wire
+ * values (0..11).  NONE is never sent: it means "any type" to a receiver.
+ */
+#define RDMA_CONTROL_HEADER_SIZE     16
+#define RDMA_CONTROL_MAX_BUFFER      (512 * 1024)
+#define RDMA_CONTROL_NONE                 0
+#define RDMA_CONTROL_ERROR                1   /* either way, len 0 */
+#define RDMA_CONTROL_READY                2   /* reader -> writer, len 0 */
+#define RDMA_CONTROL_QEMU_FILE            3   /* stream bytes, 1..32768 */
+#define RDMA_CONTROL_RAM_BLOCKS_REQUEST   4   /* src -> dst, len 0 */
+#define RDMA_CONTROL_RAM_BLOCKS_RESULT    5   /* dst -> src, N x DestBlock */
+#define RDMA_CONTROL_COMPRESS             6   /* src -> dst, one Compress */
+#define RDMA_CONTROL_REGISTER_REQUEST     7   /* src -> dst, repeat x Register */
+#define RDMA_CONTROL_REGISTER_RESULT      8   /* dst -> src, one Result */
+#define RDMA_CONTROL_REGISTER_FINISHED    9   /* src -> dst, len 0 */
+#define RDMA_CONTROL_UNREGISTER_REQUEST  10   /* src -> dst, one Register */
+#define RDMA_CONTROL_UNREGISTER_FINISHED 11   /* dst -> src, len 0 */
+#define RDMA_CONTROL_TYPE_COUNT          12
+
+/* Stream bytes per QEMU_FILE message (RDMA_SEND_INCREMENT). */
+#define RDMA_SEND_INCREMENT          32768
+/* Most entries a destination accepts in one REGISTER_REQUEST. */
+#define RDMA_CONTROL_MAX_COMMANDS_PER_MESSAGE 4096
+
+/*
+ * Payload entries (packed, big-endian; "u32 pad" is not converted, 0):
+ *   RDMADestBlock (32)     be64 remote_host_addr, be64 offset,
+ *                          be64 length, be32 remote_rkey, u32 pad
+ *   RDMARegister (24)      be64 key (source address translated into the
+ *                          destination's ram_addr space, or a chunk
+ *                          index), be32 current_index, u32 pad,
+ *                          be64 chunks (extra chunks; 0 from QEMU)
+ *   RDMARegisterResult (16) be32 rkey, u32 pad, be64 host_addr (the
+ *                          destination block's base address)
+ *   RDMACompress (24)      be32 value (fill byte; 0), be32 block_idx,
+ *                          be64 offset, be64 length
+ */
+#define RDMA_DEST_BLOCK_SIZE         32
+#define RDMA_REGISTER_SIZE           24
+#define RDMA_REGISTER_RESULT_SIZE    16
+#define RDMA_COMPRESS_SIZE           24
+
+/*
+ * Registration chunks: 1 MiB, counted from a block's host start; a
+ * block has (length >> 20) + 1 chunks (an empty one when the length is a
+ * multiple).  An RDMA WRITE never crosses a chunk; RDMA_MERGE_MAX bounds
+ * a merged write as well (never reached with 1 MiB chunks).
+ */
+#define RDMA_REG_CHUNK_SHIFT         20
+#define RDMA_REG_CHUNK_SIZE          (1UL << RDMA_REG_CHUNK_SHIFT)
+#define RDMA_MERGE_MAX               (2 * 1024 * 1024)
 
 #endif

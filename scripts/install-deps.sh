@@ -6,6 +6,7 @@
 #   scripts/install-deps.sh            install what is missing (needs root)
 #   scripts/install-deps.sh --check    only report what is missing (exit 1 if any)
 #   scripts/install-deps.sh --bench    also the packages the benchmarks compare against
+#   scripts/install-deps.sh --rdma-vm  also what make check-rdma-vm needs on the host
 #
 # Every action is printed before it runs.
 set -e
@@ -13,9 +14,12 @@ set -e
 BUILD_PKGS="gcc make pkg-config python3 meson ninja-build libglib2.0-dev \
 libjson-glib-dev zlib1g-dev libzstd-dev libgnutls28-dev gnutls-bin \
 libibverbs-dev librdmacm-dev"
-# Optional: rebuilding the committed guest images; network namespaces for tests.
-EXTRA_PKGS="binutils-riscv64-unknown-elf iproute2"
+# Optional: rebuilding the committed guest images; network namespaces for tests;
+# RDMA tests on a soft-RoCE link (rdma_rxe user-space provider, iproute2's rdma).
+EXTRA_PKGS="binutils-riscv64-unknown-elf iproute2 rdma-core ibverbs-providers"
 BENCH_PKGS="qemu-system-misc"
+# make check-rdma-vm: build a Debian root filesystem and boot it.
+RDMA_VM_PKGS="debootstrap e2fsprogs qemu-system-x86 qemu-utils"
 
 mode=install
 pkgs="$BUILD_PKGS $EXTRA_PKGS"
@@ -23,6 +27,7 @@ for a in "$@"; do
     case "$a" in
     --check) mode=check ;;
     --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+    --rdma-vm) pkgs="$pkgs $RDMA_VM_PKGS" ;;
     *) echo "install-deps.sh: unknown argument '$a'" >&2; exit 2 ;;
     esac
 done

@@ -12,12 +12,24 @@
 #include "migration-helpers.h"
 
 #define POLL_US             (10 * 1000)
-/* Bound of the waits below that have no natural end (the test timeout). */
-#define WAIT_MS             120000
+/*
+ * Bound of the waits below that have no natural end: QTEST_TIMEOUT_MS as
+ * libqtest's own waits (e.g. raised for runs under software emulation,
+ * scripts/rdma-vm/), default 120 s.
+ */
+#define WAIT_MS             mig_wait_ms()
 /* Chunk of guest memory read per qtest "b64read" by check_guests_ram. */
 #define RAM_CHUNK           (8ULL << 20)
 
 /* ------------------------------------------------------------ plumbing */
+
+static int mig_wait_ms(void)
+{
+    const char *env = g_getenv("QTEST_TIMEOUT_MS");
+    long v = env ? strtol(env, NULL, 0) : 0;
+
+    return v > 0 && v < G_MAXINT ? (int)v : 120000;
+}
 
 char *mig_json_quote(const char *s)
 {
