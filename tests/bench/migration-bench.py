@@ -27,6 +27,9 @@ Scenarios (each runs with cold memory and with -mem-prealloc on both sides):
                  outruns (precopy alone never converges), with auto-converge
                  at QEMU's default throttle settings: total time, downtime and
                  the last cpu-throttle-percentage seen before completion
+  paused-random-tcp-multifd2, paused-random-tls-multifd2  paused-random over
+                 TCP with multifd, 2 channels, plain and inside TLS (each
+                 channel its own session)
   paused-random-multifd1, paused-random-multifd2  paused-random over unix with
                  the multifd capability, multifd-channels 1 and 2 (2 is meant
                  to reach >= 1.6x the throughput of 1 with -mem-prealloc)
@@ -599,8 +602,8 @@ class ThrottleRun(Run):
 def run_one(binary, scenario, mode, cfg, tmp, quick, rndfile, elves):
     cls = (CompressRun if cfg.get('compressible') else
            ThrottleRun if 'auto-converge' in cfg.get('caps', []) else
-           MultifdRun if cfg.get('multifd_channels') else
-           NetRun if cfg.get('transport') else Run)
+           NetRun if cfg.get('transport') else
+           MultifdRun if cfg.get('multifd_channels') else Run)
     run = cls(binary, scenario, mode, cfg, tmp, quick, rndfile, elves)
     try:
         r = run.execute()
@@ -630,6 +633,15 @@ TLS_SCENARIOS = {
     'paused-random-tcp': dict(kind='paused', ram=2 * GiB, random=1 * GiB,
                               quick_ram=512 * MiB, quick_random=256 * MiB,
                               transport='tcp'),
+    'paused-random-tcp-multifd2': dict(kind='paused', ram=2 * GiB,
+                                       random=1 * GiB, quick_ram=512 * MiB,
+                                       quick_random=256 * MiB,
+                                       transport='tcp', multifd_channels=2),
+    'paused-random-tls-multifd2': dict(kind='paused', ram=2 * GiB,
+                                       random=1 * GiB, quick_ram=512 * MiB,
+                                       quick_random=256 * MiB,
+                                       transport='tls-x509',
+                                       multifd_channels=2),
     'paused-random-tls': dict(kind='paused', ram=2 * GiB, random=1 * GiB,
                               quick_ram=512 * MiB, quick_random=256 * MiB,
                               transport='tls-x509'),
@@ -706,6 +718,13 @@ class NetRun(Run):
         if self.tls:
             src.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
             dst.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
+        if self.cfg.get('multifd_channels'):
+            # every multifd channel makes its own TLS session
+            for q in (src, dst):
+                q.cmd('migrate-set-capabilities',
+                      capabilities=[{'capability': 'multifd', 'state': True}])
+                q.cmd('migrate-set-parameters',
+                      **{'multifd-channels': self.cfg['multifd_channels']})
         self.port = free_tcp_port()
         dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:%d' % self.port)
 
