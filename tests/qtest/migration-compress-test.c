@@ -265,71 +265,6 @@ static void test_dest_off(void)
 #define RAM_BLOCK   "riscv_virt_board.ram"
 #define MEM_BYTES   (150ULL << 20)
 
-static uint64_t be64_at(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-/*
- * The stream of a stopped a-b guest, up to and including the footer of
- * the ram START section; *@ram_id gets the section id of "ram".
- */
-static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id)
-{
-    static const uint8_t ram_hdr[] = {
-        3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4,  /* idstr, instance, v4 */
-    };
-    g_autofree char *image = qtest_guest_image("a-b");
-    g_autofree char *path = g_strdup_printf("%s/full-stream", dir);
-    g_autofree char *uri = g_strdup_printf("exec:cat > %s", path);
-    g_autofree uint8_t *data = NULL;
-    g_autoptr(GError) err = NULL;
-    QTestState *src;
-    uint8_t *p = NULL;
-    uint64_t total, seen = 0;
-    size_t len, off;
-    GByteArray *b;
-
-    src = qtest_initf("-M virt -m " MEM " -S -bios none -kernel %s", image);
-    migrate_qmp(src, uri);
-    wait_for_migration_complete(src);
-    qtest_quit(src);
-    g_assert_true(g_file_get_contents(path, (char **)&data, &len, &err));
-    g_assert_no_error(err);
-    unlink(path);
-
-    for (size_t i = 5; i + sizeof(ram_hdr) <= len; i++) {
-        if (data[i - 5] == 0x01 && !memcmp(data + i, ram_hdr,
-                                           sizeof(ram_hdr))) {
-            p = data + i;
-            break;
-        }
-    }
-    g_assert_nonnull(p);
-    *ram_id = (uint32_t)p[-4] << 24 | p[-3] << 16 | p[-2] << 8 | p[-1];
-    off = p - data + sizeof(ram_hdr);
-    total = be64_at(data + off) & ~0xfffULL;
-    off += 8;
-    while (seen < total) {
-        off += 1 + data[off];
-        seen += be64_at(data + off);
-        off += 8;
-        g_assert_cmpuint(off, <, len);
-    }
-    g_assert_cmpuint(be64_at(data + off), ==, F_EOS);
-    off += 8;
-    g_assert_cmpuint(data[off], ==, 0x7e);      /* footer */
-    off += 5;
-    b = g_byte_array_new();
-    g_byte_array_append(b, data, off);
-    return b;
-}
-
 typedef enum BadKind {
     BAD_TOO_LONG,       /* N > compressBound(4096) */
     BAD_GARBAGE,        /* not a zlib stream */
@@ -393,7 +328,7 @@ static void test_bad_record(gconstpointer data)
     QTestState *to;
 
     g_assert_no_error(err);
-    b = stream_prefix(dir, &ram_id);
+    b = mig_ram_stream_prefix(dir, MEM, &ram_id, NULL);
     mig_put8(b, 0x02);                      /* PART */
     mig_put32(b, ram_id);
     switch (c->kind) {
@@ -578,15 +513,15 @@ static size_t after_ram_start(const uint8_t *data, size_t len,
     *ram_id = (uint32_t)data[off - 4] << 24 | data[off - 3] << 16 |
               data[off - 2] << 8 | data[off - 1];
     off += sizeof(ram_hdr);
-    total = be64_at(data + off) & ~0xfffULL;
+    total = mig_get64(data + off) & ~0xfffULL;
     off += 8;
     while (seen < total) {
         off += 1 + data[off];
-        seen += be64_at(data + off);
+        seen += mig_get64(data + off);
         off += 8;
         g_assert_cmpuint(off, <, len);
     }
-    g_assert_cmpuint(be64_at(data + off), ==, F_EOS);
+    g_assert_cmpuint(mig_get64(data + off), ==, F_EOS);
     return off + 8 + 5;         /* EOS, footer */
 }
 
@@ -609,7 +544,7 @@ static size_t walk_ram_sections(const uint8_t *data, size_t len, size_t off,
         }
         off += 5;
         for (;;) {
-            uint64_t word = be64_at(data + off);
+            uint64_t word = mig_get64(data + off);
             uint32_t flags = word & 0xfff;
             QemuRecord r = { .addr = word & ~0xfffULL,
                              .flags = flags & ~F_CONTINUE };

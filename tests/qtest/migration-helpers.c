@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "migration-helpers.h"
@@ -600,4 +601,71 @@ long mig_free_huge_pages_2m(void)
     }
     return meminfo_field(text, "HugePages_Free:") -
            meminfo_field(text, "HugePages_Rsvd:");
+}
+
+uint64_t mig_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+GByteArray *mig_ram_stream_prefix(const char *dir, const char *mem,
+                                  uint32_t *ram_id, GByteArray **rest)
+{
+    static const uint8_t ram_hdr[] = {
+        3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4,  /* idstr, instance, v4 */
+    };
+    g_autofree char *image = qtest_guest_image("a-b");
+    g_autofree char *path = g_strdup_printf("%s/full-stream", dir);
+    g_autofree char *uri = g_strdup_printf("exec:cat > %s", path);
+    g_autofree uint8_t *data = NULL;
+    g_autoptr(GError) err = NULL;
+    QTestState *src;
+    uint8_t *p = NULL;
+    uint64_t total, seen = 0;
+    size_t len, off;
+    GByteArray *b;
+
+    src = qtest_initf("-M virt -m %s -S -bios none -kernel %s", mem, image);
+    migrate_qmp(src, uri);
+    wait_for_migration_complete(src);
+    qtest_quit(src);
+    g_assert_true(g_file_get_contents(path, (char **)&data, &len, &err));
+    g_assert_no_error(err);
+    unlink(path);
+
+    for (size_t i = 5; i + sizeof(ram_hdr) <= len; i++) {
+        if (data[i - 5] == 0x01 && !memcmp(data + i, ram_hdr,
+                                           sizeof(ram_hdr))) {
+            p = data + i;
+            break;
+        }
+    }
+    g_assert_nonnull(p);
+    *ram_id = (uint32_t)p[-4] << 24 | p[-3] << 16 | p[-2] << 8 | p[-1];
+    off = p - data + sizeof(ram_hdr);
+    /* MEM_SIZE list: be64 total | 4, then (name, be64 length) */
+    total = mig_get64(data + off) & ~0xfffULL;
+    off += 8;
+    while (seen < total) {
+        off += 1 + data[off];
+        seen += mig_get64(data + off);
+        off += 8;
+        g_assert_cmpuint(off, <, len);
+    }
+    g_assert_cmpuint(mig_get64(data + off), ==, 0x10);  /* EOS */
+    off += 8;
+    g_assert_cmpuint(data[off], ==, 0x7e);      /* footer */
+    off += 5;
+    b = g_byte_array_new();
+    g_byte_array_append(b, data, off);
+    if (rest) {
+        *rest = g_byte_array_new();
+        g_byte_array_append(*rest, data + off, len - off);
+    }
+    return b;
 }

@@ -195,6 +195,16 @@ void mig_put16(GByteArray *b, uint16_t v);
 void mig_put32(GByteArray *b, uint32_t v);
 void mig_put64(GByteArray *b, uint64_t v);
 void mig_put_str(GByteArray *b, const char *str);
+/* The big-endian 64-bit word at @p. */
+uint64_t mig_get64(const uint8_t *p);
+/*
+ * The stream of a stopped a-b guest with @mem of RAM, written to @dir and
+ * cut after the footer of the ram START section (its MEM_SIZE list);
+ * *@ram_id gets the section id of "ram".  With @rest, the remainder of the
+ * stream goes there.  For tests that splice hand-built records in.
+ */
+GByteArray *mig_ram_stream_prefix(const char *dir, const char *mem,
+                                  uint32_t *ram_id, GByteArray **rest);
 
 /*
  * Free 2 MiB huge pages not yet promised to a mapping, from /proc/meminfo

@@ -204,78 +204,6 @@ static const LiveCase live_cases[] = {
 #define F_XBZRLE    0x040
 #define RAM_BLOCK   "riscv_virt_board.ram"
 
-static uint64_t be64_at(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-/*
- * The stream of a stopped a-b guest, up to and including the footer of
- * the ram START section; *@ram_id gets the section id of "ram".  With
- * @rest, the remainder of the stream goes there.
- */
-static GByteArray *stream_prefix(const char *dir, uint32_t *ram_id,
-                                 GByteArray **rest)
-{
-    static const uint8_t ram_hdr[] = {
-        3, 'r', 'a', 'm', 0, 0, 0, 0, 0, 0, 0, 4,  /* idstr, instance, v4 */
-    };
-    g_autofree char *image = qtest_guest_image("a-b");
-    g_autofree char *path = g_strdup_printf("%s/full-stream", dir);
-    g_autofree char *uri = g_strdup_printf("exec:cat > %s", path);
-    g_autofree uint8_t *data = NULL;
-    g_autoptr(GError) err = NULL;
-    QTestState *src;
-    uint8_t *p = NULL;
-    uint64_t total, seen = 0;
-    size_t len, off;
-    GByteArray *b;
-
-    src = qtest_initf("-M virt -m " MEM " -S -bios none -kernel %s", image);
-    migrate_qmp(src, uri);
-    wait_for_migration_complete(src);
-    qtest_quit(src);
-    g_assert_true(g_file_get_contents(path, (char **)&data, &len, &err));
-    g_assert_no_error(err);
-    unlink(path);
-
-    for (size_t i = 5; i + sizeof(ram_hdr) <= len; i++) {
-        if (data[i - 5] == 0x01 && !memcmp(data + i, ram_hdr,
-                                           sizeof(ram_hdr))) {
-            p = data + i;
-            break;
-        }
-    }
-    g_assert_nonnull(p);
-    *ram_id = (uint32_t)p[-4] << 24 | p[-3] << 16 | p[-2] << 8 | p[-1];
-    off = p - data + sizeof(ram_hdr);
-    /* MEM_SIZE list: be64 total | 4, then (name, be64 length) */
-    total = be64_at(data + off) & ~0xfffULL;
-    off += 8;
-    while (seen < total) {
-        off += 1 + data[off];
-        seen += be64_at(data + off);
-        off += 8;
-        g_assert_cmpuint(off, <, len);
-    }
-    g_assert_cmpuint(be64_at(data + off), ==, F_EOS);
-    off += 8;
-    g_assert_cmpuint(data[off], ==, 0x7e);      /* footer */
-    off += 5;
-    b = g_byte_array_new();
-    g_byte_array_append(b, data, off);
-    if (rest) {
-        *rest = g_byte_array_new();
-        g_byte_array_append(*rest, data + off, len - off);
-    }
-    return b;
-}
-
 typedef struct BadCase {
     const char *name;
     bool send_page_first;       /* a PAGE for the page before the record */
@@ -325,7 +253,7 @@ static void test_bad_record(gconstpointer data)
     QTestState *to;
 
     g_assert_no_error(err);
-    b = stream_prefix(dir, &ram_id, NULL);
+    b = mig_ram_stream_prefix(dir, MEM, &ram_id, NULL);
     mig_put8(b, 0x02);                      /* PART */
     mig_put32(b, ram_id);
     if (c->send_page_first) {
@@ -392,7 +320,7 @@ static void test_zero_after_delta(void)
     QTestState *to;
 
     g_assert_no_error(err);
-    b = stream_prefix(dir, &ram_id, &rest);
+    b = mig_ram_stream_prefix(dir, MEM, &ram_id, &rest);
     mig_put8(b, 0x02);                      /* PART */
     mig_put32(b, ram_id);
     mig_put64(b, page | F_ZERO);
