@@ -505,6 +505,25 @@ void wait_for_serial(QTestState *who, size_t *pos, const char *allowed)
     }
 }
 
+void mig_check_dest_after_live(QTestState *to, size_t *pos, const char *guest,
+                               int run_secs)
+{
+    qtest_qmp_eventwait(to, "RESUME");
+    wait_for_serial(to, pos, "B");
+    if (run_secs) {
+        size_t before = *pos;
+
+        g_usleep(run_secs * G_USEC_PER_SEC);
+        wait_for_serial(to, pos, "B");
+        g_assert_cmpuint(*pos, >, before);
+    }
+    if (!strcmp(guest, "a-b")) {
+        qtest_qmp_assert_success(to, "{\"execute\": \"stop\"}");
+        qtest_qmp_eventwait(to, "STOP");
+        check_guests_ram(to);
+    }
+}
+
 void check_guests_ram(QTestState *who)
 {
     g_autofree uint8_t *buf = g_malloc(RAM_CHUNK);

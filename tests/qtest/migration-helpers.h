@@ -181,6 +181,15 @@ size_t mig_serial_len(QTestState *who);
 void check_guests_ram(QTestState *who);
 
 /*
+ * The destination @to of a live migration that completed: wait for its
+ * RESUME and a 'B' (after *@pos); with @run_secs, let the guest run that
+ * long and see another 'B' (wait_for_serial fails on an 'F' or 'X'); for
+ * the "a-b" @guest, stop it and check its RAM.
+ */
+void mig_check_dest_after_live(QTestState *to, size_t *pos, const char *guest,
+                               int run_secs);
+
+/*
  * A failed or cancelled migration must leave the source as it was:
  * runstate "running" and the guest still printing 'B' after *pos.
  */

@@ -147,21 +147,7 @@ static void test_live(gconstpointer data)
     wait_for_migration_complete(from);
     qtest_qmp_eventwait(from, "STOP");
     wait_for_migration_complete(to);
-    qtest_qmp_eventwait(to, "RESUME");
-    wait_for_serial(to, &dst_pos, "B");
-    if (c->dest_run_secs) {
-        size_t before = dst_pos;
-
-        g_usleep(c->dest_run_secs * G_USEC_PER_SEC);
-        /* wait_for_serial fails on any 'F' (a bad page) or 'X' */
-        wait_for_serial(to, &dst_pos, "B");
-        g_assert_cmpuint(dst_pos, >, before);
-    }
-    if (!strcmp(c->guest, "a-b")) {
-        qtest_qmp_assert_success(to, "{\"execute\": \"stop\"}");
-        qtest_qmp_eventwait(to, "STOP");
-        check_guests_ram(to);
-    }
+    mig_check_dest_after_live(to, &dst_pos, c->guest, c->dest_run_secs);
     qtest_quit(to);
     qtest_quit(from);
     unlink(sock);
