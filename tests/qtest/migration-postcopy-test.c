@@ -270,6 +270,25 @@ static void run_end(Run *r)
     g_free(r->image);
 }
 
+/*
+ * After the migration: the destination's guest goes on ('B' only); the
+ * verify guest runs three more passes, the a-b guest is stopped and its
+ * RAM checked.
+ */
+static void check_dest_guest(Run *r, const char *guest)
+{
+    wait_for_serial(r->to, &r->dst_pos, "B");
+    if (!strcmp(guest, "verify")) {
+        for (int i = 0; i < 3; i++) {
+            wait_for_serial(r->to, &r->dst_pos, "B");
+        }
+    } else {
+        qtest_qmp_assert_success(r->to, "{\"execute\": \"stop\"}");
+        qtest_qmp_eventwait(r->to, "STOP");
+        check_guests_ram(r->to);
+    }
+}
+
 static char *read_log(Run *r, const char *name)
 {
     g_autofree char *p = g_build_filename(r->dir, name, NULL);
@@ -501,16 +520,7 @@ static void test_postcopy(gconstpointer opaque)
     json_object_unref(info);
 
     /* the guest ran on through the switch: no reboot, no 'F', no trap */
-    wait_for_serial(r.to, &r.dst_pos, "B");
-    if (!strcmp(c->guest, "verify")) {
-        for (int i = 0; i < 3; i++) {
-            wait_for_serial(r.to, &r.dst_pos, "B");
-        }
-    } else {
-        qtest_qmp_assert_success(r.to, "{\"execute\": \"stop\"}");
-        qtest_qmp_eventwait(r.to, "STOP");
-        check_guests_ram(r.to);
-    }
+    check_dest_guest(&r, c->guest);
     if (c->release_ram) {
         /* every page was sent, so every page was given back: zeroes */
         const uint64_t chunk = 8ULL << 20;
@@ -920,16 +930,7 @@ static void test_recovery(gconstpointer opaque)
         json_object_unref(info);
     }
     /* no 'F', no reboot: the guest ran through all of it */
-    wait_for_serial(r.to, &r.dst_pos, "B");
-    if (!strcmp(c->guest, "verify")) {
-        for (int i = 0; i < 3; i++) {
-            wait_for_serial(r.to, &r.dst_pos, "B");
-        }
-    } else {
-        qtest_qmp_assert_success(r.to, "{\"execute\": \"stop\"}");
-        qtest_qmp_eventwait(r.to, "STOP");
-        check_guests_ram(r.to);
-    }
+    check_dest_guest(&r, c->guest);
     if (px) {
         proxy_free(px);
     }
