@@ -17,12 +17,42 @@ typedef struct PageCacheSlot {
 
 struct PageCache {
     PageCacheSlot *slots;
-    uint8_t *data;           /* slots x page_size bytes */
+    uint8_t *data;           /* slots x page_size bytes, in @map */
+    void *map;               /* the mapping holding @data */
+    size_t map_size;
     size_t nslots;           /* a power of two */
     size_t page_size;
     unsigned page_bits;
     size_t count;            /* used slots */
 };
+
+/*
+ * The page memory: reserved, not touched (a slot costs memory once used).
+ * Its own anonymous mapping, aligned to 2 MiB and offered to transparent
+ * huge pages: the cache fills up while the first pass runs, and taking a
+ * fault per 4 KiB slot there cost more than the copies themselves (about
+ * 15 us each on a paravirtualised host, 0.2 s for a 64 MiB cache).
+ */
+#define PAGE_CACHE_MAP_ALIGN (2 * 1024 * 1024)
+
+static void page_cache_map(PageCache *c, uint64_t size)
+{
+    size_t len = size + PAGE_CACHE_MAP_ALIGN;
+    uint8_t *p;
+
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (p == MAP_FAILED) {
+        return;
+    }
+    c->map = p;
+    c->map_size = len;
+    c->data = (uint8_t *)QEMU_ALIGN_UP((uintptr_t)p, PAGE_CACHE_MAP_ALIGN);
+#ifdef MADV_HUGEPAGE
+    /* advice only: without THP the cache works the same, slower to fill */
+    (void)madvise(c->data, size, MADV_HUGEPAGE);
+#endif
+}
 
 PageCache *page_cache_new(uint64_t cache_size, size_t page_size,
                           Error **errp)
@@ -67,8 +97,7 @@ PageCache *page_cache_new(uint64_t cache_size, size_t page_size,
     c->page_size = page_size;
     c->page_bits = ctz64(page_size);
     c->slots = g_try_new0(PageCacheSlot, n);
-    /* not zeroed: large blocks come straight from mmap, untouched */
-    c->data = g_try_malloc(cache_size);
+    page_cache_map(c, cache_size);
     if (!c->slots || !c->data) {
         error_setg(errp, "xbzrle: cannot allocate a page cache of %" PRIu64
                    " bytes", cache_size);
@@ -83,7 +112,9 @@ void page_cache_free(PageCache *c)
 {
     if (c) {
         g_free(c->slots);
-        g_free(c->data);
+        if (c->map) {
+            munmap(c->map, c->map_size);
+        }
         g_free(c);
     }
 }

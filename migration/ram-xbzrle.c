@@ -33,6 +33,7 @@ typedef struct XbzrleState {
     uint64_t pages;              /* pages that hit the cache */
     uint64_t cache_miss;
     uint64_t overflow;
+    uint64_t primed;             /* first-pass pages put in the cache */
     double cache_miss_rate;
     double encoding_rate;
     /* values at the previous rate update */
@@ -75,6 +76,7 @@ bool ram_xbzrle_setup(Error **errp)
     xbzrle.encoded = g_malloc(TARGET_PAGE_SIZE);
     xbzrle.zero = g_malloc0(TARGET_PAGE_SIZE);
     xbzrle.bytes = xbzrle.pages = xbzrle.cache_miss = xbzrle.overflow = 0;
+    xbzrle.primed = 0;
     xbzrle.cache_miss_rate = xbzrle.encoding_rate = 0;
     xbzrle.prev_pages_sent = xbzrle.prev_cache_miss = 0;
     xbzrle.prev_pages = xbzrle.prev_bytes = 0;
@@ -87,19 +89,29 @@ void ram_xbzrle_cleanup(void)
 {
     qemu_mutex_lock(&xbzrle.lock);
     if (xbzrle.cache) {
-        trace_ram_xbzrle_cleanup(page_cache_count(xbzrle.cache));
+        trace_ram_xbzrle_cleanup(page_cache_count(xbzrle.cache),
+                                 xbzrle.primed);
     }
     xbzrle_free_locked();
     qemu_mutex_unlock(&xbzrle.lock);
 }
 
-/* A PAGE record from @data (a stable copy: sent by copy, not by reference). */
+/*
+ * A PAGE record from @data.  Before the last stage @data is a stable copy
+ * and is copied into the stream; in the last stage the guest is stopped,
+ * so @data is guest RAM itself, written out by reference at the next
+ * flush as the plain path does (a copy there only added downtime).
+ */
 static void send_normal(QEMUFile *f, RAMBlock *rb, uint64_t offset,
-                        const uint8_t *data, RamPageHeaderFn header,
-                        void *opaque)
+                        const uint8_t *data, bool last_stage,
+                        RamPageHeaderFn header, void *opaque)
 {
     header(opaque, f, rb, offset | RAM_SAVE_FLAG_PAGE);
-    qemu_put_buffer(f, data, TARGET_PAGE_SIZE);
+    if (last_stage) {
+        qemu_put_buffer_async(f, data, TARGET_PAGE_SIZE, false);
+    } else {
+        qemu_put_buffer(f, data, TARGET_PAGE_SIZE);
+    }
 }
 
 RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
@@ -109,6 +121,7 @@ RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
 {
     uint64_t addr = rb->offset + offset;
     RamXbzrleResult res;
+    const uint8_t *cur;
     uint8_t *cached;
     uint64_t pos;
     int len;
@@ -117,7 +130,7 @@ RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
     if (!xbzrle.cache) {
         /* not set up (cannot happen while ram.c enables it): plain page */
         qemu_mutex_unlock(&xbzrle.lock);
-        send_normal(f, rb, offset, host, header, opaque);
+        send_normal(f, rb, offset, host, last_stage, header, opaque);
         return RAM_XBZRLE_NORMAL;
     }
     cached = page_cache_lookup(xbzrle.cache, addr, age);
@@ -131,16 +144,27 @@ RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
          * before the buffer is flushed, and the copy must be what the
          * destination holds.  In the last stage the guest is stopped.
          */
-        send_normal(f, rb, offset, cached ? cached : host, header, opaque);
+        send_normal(f, rb, offset, cached ? cached : host,
+                    last_stage && !cached, header, opaque);
         trace_ram_xbzrle_miss(rb->idstr, offset, !!cached);
         qemu_mutex_unlock(&xbzrle.lock);
         return RAM_XBZRLE_NORMAL;
     }
 
     xbzrle.pages++;
-    /* one snapshot: the guest may be writing the page as we read it */
-    memcpy(xbzrle.current, host, TARGET_PAGE_SIZE);
-    len = xbzrle_encode_buffer(cached, xbzrle.current, TARGET_PAGE_SIZE,
+    /*
+     * One snapshot while the guest runs: it may be writing the page as we
+     * read it, and the cache must end up holding exactly what was sent.
+     * In the last stage the guest is stopped and the cache is not kept:
+     * the page itself is encoded.
+     */
+    if (last_stage) {
+        cur = host;
+    } else {
+        memcpy(xbzrle.current, host, TARGET_PAGE_SIZE);
+        cur = xbzrle.current;
+    }
+    len = xbzrle_encode_buffer(cached, cur, TARGET_PAGE_SIZE,
                                xbzrle.encoded, TARGET_PAGE_SIZE);
     if (len == 0) {
         res = RAM_XBZRLE_UNCHANGED;
@@ -148,9 +172,9 @@ RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
         xbzrle.overflow++;
         xbzrle.bytes += TARGET_PAGE_SIZE;
         if (!last_stage) {
-            memcpy(cached, xbzrle.current, TARGET_PAGE_SIZE);
+            memcpy(cached, cur, TARGET_PAGE_SIZE);
         }
-        send_normal(f, rb, offset, xbzrle.current, header, opaque);
+        send_normal(f, rb, offset, cur, last_stage, header, opaque);
         res = RAM_XBZRLE_NORMAL;
     } else {
         pos = qemu_file_transferred(f);
@@ -161,13 +185,38 @@ RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
         /* as QEMU counts it: the record without its 8-byte word */
         xbzrle.bytes += qemu_file_transferred(f) - pos - 8;
         if (!last_stage) {
-            memcpy(cached, xbzrle.current, TARGET_PAGE_SIZE);
+            memcpy(cached, cur, TARGET_PAGE_SIZE);
         }
         res = RAM_XBZRLE_DELTA;
     }
     trace_ram_xbzrle_page(rb->idstr, offset, len, res);
     qemu_mutex_unlock(&xbzrle.lock);
     return res;
+}
+
+bool ram_xbzrle_prime_page(QEMUFile *f, RAMBlock *rb, uint64_t offset,
+                           const uint8_t *host, uint64_t age,
+                           RamPageHeaderFn header, void *opaque)
+{
+    uint64_t addr = rb->offset + offset;
+    uint8_t *cached = NULL;
+
+    qemu_mutex_lock(&xbzrle.lock);
+    /*
+     * Only into a free slot: within one pass the first page to claim a
+     * slot keeps it (page_cache_insert refuses a slot used at this age).
+     */
+    if (xbzrle.cache) {
+        cached = page_cache_insert(xbzrle.cache, addr, host, age);
+    }
+    if (cached) {
+        /* from the copy: the guest may write the page before the flush */
+        send_normal(f, rb, offset, cached, false, header, opaque);
+        xbzrle.primed++;
+    }
+    trace_ram_xbzrle_prime(rb->idstr, offset, !!cached);
+    qemu_mutex_unlock(&xbzrle.lock);
+    return cached != NULL;
 }
 
 void ram_xbzrle_zero_page(RAMBlock *rb, uint64_t offset, uint64_t age)

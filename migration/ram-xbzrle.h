@@ -4,9 +4,10 @@
  * side (decoding a record into its page).  Called by ram.c; the wire
  * layout is in docs/devel/migration/xbzrle.rst.
  *
- * Source rules (as QEMU 7.2):
+ * Source rules (as QEMU 7.2, but for priming):
  *   - pages go through XBZRLE only once the first pass over RAM is done
- *     (ram.c decides, "enabled");
+ *     (ram.c decides, "enabled"); during the first pass the non-zero
+ *     pages sent fill the free slots of the cache ("priming", below);
  *   - a page not in the cache is inserted and sent as PAGE from the cached
  *     copy, so that the copy equals what the destination has even if the
  *     guest writes the page meanwhile;
@@ -53,12 +54,28 @@ typedef enum RamXbzrleResult {
 /*
  * Send page @offset of @rb (host memory @host) the XBZRLE way (rules
  * above); @age is the dirty-sync count, @last_stage true once the VM is
- * stopped.  Everything is copied into @f's buffer before returning.
+ * stopped.  Before the last stage everything is copied into @f's buffer
+ * before returning; in the last stage (guest stopped, cache no longer
+ * kept) a PAGE record refers to guest RAM until @f is flushed.
  */
 RamXbzrleResult ram_xbzrle_save_page(QEMUFile *f, RAMBlock *rb,
                                      uint64_t offset, const uint8_t *host,
                                      uint64_t age, bool last_stage,
                                      RamPageHeaderFn header, void *opaque);
+/*
+ * First pass (beyond QEMU 7.2, which leaves the cache empty until the
+ * second pass): page @offset of @rb, not zero, is about to be sent as
+ * PAGE.  If its cache slot is free, a copy goes into the cache and the
+ * record is written from that copy (returns true); otherwise nothing is
+ * done and the caller sends the page its usual way (returns false).  So
+ * a page dirtied again after the first pass, and in particular in the
+ * last stage, is already a delta: without this the whole working set
+ * dirtied during the first pass is a cache miss, sent raw, when the
+ * guest is stopped.  The wire is unchanged (a PAGE record).
+ */
+bool ram_xbzrle_prime_page(QEMUFile *f, RAMBlock *rb, uint64_t offset,
+                           const uint8_t *host, uint64_t age,
+                           RamPageHeaderFn header, void *opaque);
 /* Page @offset of @rb was sent as ZERO (only needed once enabled). */
 void ram_xbzrle_zero_page(RAMBlock *rb, uint64_t offset, uint64_t age);
 

@@ -92,6 +92,8 @@ struct RAMState {
     PostcopyReqQueue *reqs;
     /* xbzrle: set once the first pass over RAM is done (ram-xbzrle.h) */
     bool xbzrle_enabled;
+    /* xbzrle is on: the first pass fills the cache (ram_xbzrle_prime_page) */
+    bool xbzrle_prime;
     /* compress: the threads (ram-compress.h), NULL when off */
     RamCompress *compress;
     /* the completion: the VM is stopped */
@@ -333,6 +335,14 @@ static void ram_save_page(RAMState *rs, QEMUFile *f, RAMBlock *rb,
             RAM_XBZRLE_NORMAL) {
             rs->normal_pages++;
         }
+    } else if (rs->xbzrle_prime && !rs->xbzrle_enabled && !rs->last_stage &&
+               !rs->in_postcopy &&
+               ram_xbzrle_prime_page(f, rb, offset, p,
+                                     stat64_get(&rs->stats->dirty_sync_count),
+                                     ram_xbzrle_header, rs)) {
+        /* first pass: a PAGE record from the copy now in the cache */
+        rs->normal_pages++;
+        trace_ram_save_page(rb->idstr, offset, false);
     } else {
         save_page_header(rs, f, rb, offset | RAM_SAVE_FLAG_PAGE);
         /*
@@ -704,6 +714,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_mutex_init(&rs->pre.lock);
     rs->stats = &migrate_get_current()->stats;
     rs->reqs = &migrate_get_current()->page_requests;
+    rs->xbzrle_prime = migrate_xbzrle();
     if (migrate_compress()) {
         rs->compress = ram_compress_save_setup(rs->stats, errp);
         if (!rs->compress) {

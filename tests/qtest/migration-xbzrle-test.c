@@ -104,7 +104,7 @@ static void test_live(gconstpointer data)
     migrate_ensure_non_converge(from);
     migrate_qmp(from, uri);
 
-    /* pass 1 sends everything, pass 2 fills the cache, 3 sends deltas */
+    /* pass 1 sends everything (and fills the cache), then deltas */
     wait_for_migration_pass(from, 4);
     x = xbzrle_stats(from);
     g_assert_cmpint(mig_json_int(x, "cache-size", -1), ==, c->cache_size);
@@ -351,6 +351,69 @@ static void test_zero_after_delta(void)
     rmdir(dir);
 }
 
+/*
+ * The first pass fills the cache (ram_xbzrle_prime_page): the second pass
+ * already sends deltas.  QEMU 7.2 leaves the cache empty until the second
+ * pass, so there every page of the second pass is a miss, and a guest
+ * stopped right after the first pass gains nothing from XBZRLE.  Fails
+ * when the second pass ends (dirty-sync-count 3) without a single delta.
+ */
+static void test_primed(void)
+{
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *dir = g_dir_make_tmp("godwit-xbzrle-XXXXXX", &gerr);
+    g_autofree char *image = qtest_guest_image("a-b");
+    g_autofree char *uri = g_strdup_printf("unix:%s/mig.sock", dir);
+    g_autofree char *sock = g_strdup_printf("%s/mig.sock", dir);
+    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+    size_t src_pos = 0, dst_pos = 0;
+    QTestState *from, *to;
+
+    g_assert_no_error(gerr);
+    from = qtest_initf("-M virt -m " MEM " -bios none -kernel %s", image);
+    wait_for_serial(from, &src_pos, "AB");
+    to = qtest_initf("-M virt -m " MEM " -bios none -kernel %s -incoming %s",
+                     image, uri);
+    migrate_set_capability(from, "xbzrle", true);
+    migrate_set_parameter_int(from, "xbzrle-cache-size", 64 * 1024 * 1024);
+    migrate_ensure_non_converge(from);
+    migrate_qmp(from, uri);
+    wait_for_migration_pass(from, 2);
+    for (;;) {
+        JsonObject *info = migrate_query(from);
+        JsonObject *ram = json_object_get_object_member(info, "ram");
+        JsonObject *x = json_object_get_object_member(info, "xbzrle-cache");
+        int64_t syncs = mig_json_int(ram, "dirty-sync-count", -1);
+        int64_t pages = mig_json_int(x, "pages", -1);
+        int64_t miss = mig_json_int(x, "cache-miss", -1);
+
+        json_object_unref(info);
+        if (pages > 0) {
+            g_test_message("second pass: %" PRId64 " deltas, %" PRId64
+                           " misses so far", pages, miss);
+            g_assert_cmpint(syncs, ==, 2);
+            break;
+        }
+        if (syncs > 2) {
+            g_error("the second pass ended with no XBZRLE delta (%" PRId64
+                    " misses): the first pass left the cache empty", miss);
+        }
+        if (g_get_monotonic_time() > deadline) {
+            g_error("no XBZRLE delta within 120 s of the second pass");
+        }
+        g_usleep(20 * 1000);
+    }
+    migrate_ensure_converge(from);
+    wait_for_migration_complete(from);
+    qtest_qmp_eventwait(from, "STOP");
+    wait_for_migration_complete(to);
+    mig_check_dest_after_live(to, &dst_pos, "a-b", 0);
+    qtest_quit(to);
+    qtest_quit(from);
+    unlink(sock);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -363,5 +426,6 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/migration/xbzrle/prealloc/zero-after-delta",
                     test_zero_after_delta);
+    g_test_add_func("/migration/xbzrle/live/a-b/primed", test_primed);
     return g_test_run();
 }
